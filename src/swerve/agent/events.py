@@ -1,0 +1,96 @@
+"""Events the agent emits while it runs. Faces (terminal, headless printers, the farm) only consume them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from swerve.models.base import Message, ModelTurn, ToolCall, Usage
+from swerve.tools.base import ToolResult
+
+
+@dataclass
+class MessageAdded:
+    """A message joined the history (every one does, in order; sessions are written from these)."""
+
+    message: Message
+
+
+@dataclass
+class TurnStarted:
+    turn: int
+
+
+@dataclass
+class TextDelta:
+    text: str
+
+
+@dataclass
+class ModelReplied:
+    turn: ModelTurn
+    model_s: float
+
+
+@dataclass
+class ToolStarted:
+    call: ToolCall
+    summary: str
+    kind: str
+
+
+@dataclass
+class ToolFinished:
+    call: ToolCall
+    result: ToolResult
+    duration_s: float
+    denied: bool = False
+
+
+@dataclass
+class Notice:
+    """Something the user should know that is not part of the conversation (a loop warning, a compression)."""
+
+    text: str
+    kind: str = "info"  # info | warning | compression
+
+
+@dataclass
+class Compressed:
+    """Older turns were replaced by a summary; ``messages`` is the whole new history."""
+
+    messages: list[Message]
+    tokens_before: int
+    tokens_after: int
+
+
+@dataclass
+class Finished:
+    exit_reason: str
+    result: str
+    num_turns: int
+    usage: Usage
+    duration_s: float
+    model_s: float
+    env_s: float
+    error: str | None = None
+    denials: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_error(self) -> bool:
+        return self.exit_reason != "completed"
+
+
+Event = (
+    MessageAdded
+    | TurnStarted
+    | TextDelta
+    | ModelReplied
+    | ToolStarted
+    | ToolFinished
+    | Notice
+    | Compressed
+    | Finished
+)
+EventSink = Callable[[Event], None]

@@ -1,0 +1,391 @@
+"""The agent loop: ask the model, run the tools it calls, repeat until it answers without calls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import platform
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from swerve.agent import context as ctxmod
+from swerve.agent.events import (
+    Compressed,
+    Event,
+    EventSink,
+    Finished,
+    MessageAdded,
+    ModelReplied,
+    Notice,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+    TurnStarted,
+)
+from swerve.agent.guard import LOOP_WARNING, TEXT_LOOP_WARNING, LoopGuard
+from swerve.agent.permissions import ApprovalRequest, Permission
+from swerve.models.base import Message, Model, ModelError, Sampling, ToolCall, Usage
+from swerve.tools.base import ToolContext, ToolResult
+from swerve.tools.registry import ToolRegistry
+
+EXIT_REASONS = (
+    "completed",
+    "max_turns",
+    "max_tokens",
+    "max_cost",
+    "timeout",
+    "loop",
+    "model_error",
+    "interrupted",
+    "error",
+)
+
+
+@dataclass
+class Limits:
+    """When a run stops by itself. ``None`` means no limit."""
+
+    max_turns: int | None = 100
+    max_tokens: int | None = None  # input + output, summed over turns
+    max_cost: float | None = None  # in the currency of the prices below
+    wall_clock_s: float | None = None
+    input_price_per_mtok: float = 0.0
+    output_price_per_mtok: float = 0.0
+
+    def cost(self, usage: Usage) -> float:
+        return (
+            usage.input_tokens * self.input_price_per_mtok + usage.output_tokens * self.output_price_per_mtok
+        ) / 1e6
+
+
+@dataclass
+class TurnStats:
+    turn: int
+    model_s: float
+    env_s: float
+    usage: Usage
+    finish_reason: str
+
+
+def system_prompt(root: str, project_context: str = "", extra: str = "") -> str:
+    """Our system prompt for a workspace rooted at ``root``, with the project's rules."""
+    text = resources.files("swerve.agent.prompts").joinpath("system.md").read_text(encoding="utf-8")
+    text = (
+        text.replace("{root}", root)
+        .replace("{platform}", f"{platform.system()} {platform.machine()}")
+        .replace("{date}", datetime.date.today().isoformat())
+    )
+    for part in (project_context, extra):
+        if part:
+            text += "\n\n" + part
+    return text.strip()
+
+
+@dataclass
+class _Stop(Exception):
+    reason: str
+    error: str | None = None
+
+
+class Agent:
+    """Runs one conversation. Everything that happens is emitted as events to ``on_event``."""
+
+    def __init__(
+        self,
+        model: Model,
+        tools: ToolRegistry,
+        tool_context: ToolContext,
+        *,
+        permission: Permission | None = None,
+        limits: Limits | None = None,
+        sampling: Sampling | None = None,
+        system: str | None = None,
+        history: list[Message] | None = None,
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.model = model
+        self.tools = tools
+        self.ctx = tool_context
+        self.permission = permission or Permission("default")
+        self.limits = limits or Limits()
+        self.sampling = sampling
+        self.on_event = on_event
+        self.messages: list[Message] = list(history or [])
+        if not self.messages:
+            self._add({"role": "system", "content": system or system_prompt(tool_context.workspace.root)})
+        self.usage = Usage()
+        self.turns: list[TurnStats] = []
+        self.guard = LoopGuard()
+        self.denials: list[dict[str, Any]] = []
+        self._last_input_tokens = 0
+        self._messages_at_last_usage = 0
+        self._step: asyncio.Future[Any] | None = None
+        self._interrupted = False
+
+    # -- events and history -------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _add(self, message: Message) -> None:
+        self.messages.append(message)
+        self._emit(MessageAdded(message))
+
+    def interrupt(self) -> None:
+        """End the current run at once (Esc, Ctrl-C); the history stays consistent."""
+        self._interrupted = True
+        if self._step is not None and not self._step.done():
+            self._step.cancel()
+
+    async def _guarded(self, coro: Any) -> Any:
+        """Await a step so that ``interrupt`` can cancel it."""
+        if self._interrupted:
+            coro.close()
+            raise _Stop("interrupted")
+        self._step = asyncio.ensure_future(coro)
+        try:
+            return await self._step
+        except asyncio.CancelledError:
+            if self._interrupted:
+                raise _Stop("interrupted") from None
+            raise
+        finally:
+            self._step = None
+
+    # -- the run ------------------------------------------------------------------------------
+
+    async def run(self, task: str) -> Finished:
+        """Add ``task`` as a user message and work on it until done or stopped."""
+        self._interrupted = False
+        started = time.monotonic()
+        turns_before = len(self.turns)
+        self._add({"role": "user", "content": task})
+        reason, error, result = "completed", None, ""
+        try:
+            async with asyncio.timeout(self.limits.wall_clock_s):
+                result = await self._work(started, turns_before)
+        except _Stop as stop:
+            reason, error = stop.reason, stop.error
+        except TimeoutError:
+            reason, error = "timeout", f"wall-clock limit of {self.limits.wall_clock_s:g} s reached"
+        except ModelError as exc:
+            reason, error = "model_error", str(exc)
+        self._close_open_calls()
+        if reason != "completed" and not result:
+            result = error or reason
+        finished = Finished(
+            exit_reason=reason,
+            result=result,
+            num_turns=len(self.turns) - turns_before,
+            usage=self.usage,
+            duration_s=time.monotonic() - started,
+            model_s=sum(t.model_s for t in self.turns[turns_before:]),
+            env_s=sum(t.env_s for t in self.turns[turns_before:]),
+            error=error,
+            denials=list(self.denials),
+        )
+        self._emit(finished)
+        return finished
+
+    async def _work(self, started: float, turns_before: int) -> str:
+        while True:
+            self._check_limits(turns_before)
+            await self._maybe_compress()
+            number = len(self.turns) + 1
+            self._emit(TurnStarted(number))
+            t0 = time.monotonic()
+            turn = await self._guarded(
+                self.model.complete(
+                    self.messages,
+                    self.tools.specs(),
+                    sampling=self.sampling,
+                    on_text=lambda d: self._emit(TextDelta(d)),
+                )
+            )
+            model_s = time.monotonic() - t0
+            self.usage.add(turn.usage)
+            if turn.usage.input_tokens:
+                self._last_input_tokens = turn.usage.input_tokens + turn.usage.output_tokens
+                self._messages_at_last_usage = len(self.messages) + 1
+            self._emit(ModelReplied(turn, model_s))
+            stats = TurnStats(number, model_s, 0.0, turn.usage, turn.finish_reason)
+            self.turns.append(stats)
+            self._add(turn.message())
+
+            verdict = self.guard.check_text(turn.text)
+            if verdict == "stop":
+                raise _Stop("loop", "the model kept repeating the same text")
+            if verdict == "warn":
+                self._emit(Notice("repeated text detected; the model was told to change course", "warning"))
+                if not turn.tool_calls:
+                    self._add({"role": "user", "content": TEXT_LOOP_WARNING})
+                    continue
+
+            if not turn.tool_calls:
+                return turn.text
+            t1 = time.monotonic()
+            await self._run_calls(turn.tool_calls)
+            stats.env_s = time.monotonic() - t1
+
+    def _check_limits(self, turns_before: int) -> None:
+        lim = self.limits
+        if lim.max_turns is not None and len(self.turns) - turns_before >= lim.max_turns:
+            raise _Stop("max_turns", f"reached the limit of {lim.max_turns} turns")
+        total = self.usage.input_tokens + self.usage.output_tokens
+        if lim.max_tokens is not None and total >= lim.max_tokens:
+            raise _Stop("max_tokens", f"used {total} tokens, limit {lim.max_tokens}")
+        if lim.max_cost is not None and lim.cost(self.usage) >= lim.max_cost:
+            raise _Stop("max_cost", f"cost {lim.cost(self.usage):.4f} reached the limit of {lim.max_cost:g}")
+
+    # -- tools --------------------------------------------------------------------------------
+
+    async def _run_calls(self, calls: list[ToolCall]) -> None:
+        """Run a turn's calls; consecutive read-only calls run concurrently, results keep call order."""
+        batch: list[ToolCall] = []
+        stop: _Stop | None = None
+        for call in calls:
+            if stop is not None:
+                self._answer(call, ToolResult("Not run: the run was stopped by an earlier call.", True))
+                continue
+            verdict = self.guard.check_call(call) if call.error is None else "ok"
+            if verdict != "ok":
+                await self._flush(batch)
+                batch = []
+                if verdict == "stop":
+                    stop = _Stop("loop", f"the model repeated the same {call.name} call without progress")
+                    self._answer(call, ToolResult("Not run: the run was stopped because of a loop.", True))
+                else:
+                    self._emit(Notice(f"repeated {call.name} call not run", "warning"))
+                    self._answer(call, ToolResult(LOOP_WARNING.format(n=self.guard.call_repeat_limit), True))
+                continue
+            tool = self.tools.get(call.name)
+            if tool is not None and call.error is None and tool.kind == "read":
+                batch.append(call)
+                continue
+            await self._flush(batch)
+            batch = []
+            await self._run_one(call)
+        await self._flush(batch)
+        if stop is not None:
+            raise stop
+
+    async def _flush(self, batch: list[ToolCall]) -> None:
+        if not batch:
+            return
+        for call in batch:
+            self._emit(ToolStarted(call, self._summary(call), "read"))
+        results = await self._guarded(asyncio.gather(*(self._execute(c) for c in batch)))
+        for call, (result, seconds) in zip(batch, results, strict=True):
+            self._answer(call, result, seconds)
+
+    async def _run_one(self, call: ToolCall) -> None:
+        tool = self.tools.get(call.name)
+        invalid = (
+            call.error is not None or tool is None or self.tools.validate(tool, call.arguments)[1] is not None
+        )
+        if invalid or tool is None:
+            # the registry turns these into error observations the model can act on
+            result, seconds = await self._execute(call)
+            self._answer(call, result, seconds)
+            return
+        request = ApprovalRequest(call.name, tool.kind, call.arguments, self._summary(call))
+        if self.permission.needs_asking(tool.kind) and self.permission.ask is not None:
+            with contextlib.suppress(Exception):
+                request.preview = await tool.preview(call.arguments, self.ctx)
+        decision = await self._guarded(self.permission.decide(request))
+        if not decision.allowed:
+            self.denials.append(
+                {"tool_name": call.name, "tool_use_id": call.id, "tool_input": call.arguments}
+            )
+            text = (
+                f"Permission denied: {decision.reason}"
+                if decision.reason
+                else "Permission denied by the user."
+            )
+            self._answer(call, ToolResult(text, True), denied=True)
+            return
+        self._emit(ToolStarted(call, request.summary, tool.kind))
+        result, seconds = await self._guarded(self._execute(call))
+        self._answer(call, result, seconds)
+
+    async def _execute(self, call: ToolCall) -> tuple[ToolResult, float]:
+        t0 = time.monotonic()
+        result = await self.tools.call(call, self.ctx)
+        return result, time.monotonic() - t0
+
+    def _summary(self, call: ToolCall) -> str:
+        tool = self.tools.get(call.name)
+        if tool is None or call.error is not None:
+            return call.name
+        try:
+            return tool.summary(call.arguments)
+        except Exception:
+            return call.name
+
+    def _answer(self, call: ToolCall, result: ToolResult, seconds: float = 0.0, denied: bool = False) -> None:
+        self._emit(ToolFinished(call, result, seconds, denied))
+        content = (
+            f"Error: {result.output}"
+            if result.is_error and not result.output.startswith(("Error", "Permission"))
+            else result.output
+        )
+        self._add({"role": "tool", "tool_call_id": call.id, "name": call.name, "content": content})
+
+    def _close_open_calls(self) -> None:
+        """Answer calls left without a result (an interrupted turn), so the history stays valid."""
+        answered = {m.get("tool_call_id") for m in self.messages if m["role"] == "tool"}
+        for m in reversed(self.messages):
+            if m["role"] == "assistant":
+                for c in m.get("tool_calls") or ():
+                    if c["id"] not in answered:
+                        call = ToolCall(c["id"], c["function"]["name"], c["function"]["arguments"])
+                        self._answer(call, ToolResult("Not run: the run was interrupted.", True))
+                break
+
+    # -- context ------------------------------------------------------------------------------
+
+    def context_tokens(self) -> int:
+        """The size of the history in tokens: the server's last count plus an estimate of what came since."""
+        since = self.messages[self._messages_at_last_usage :] if self._last_input_tokens else self.messages
+        return (
+            self._last_input_tokens + ctxmod.estimate_tokens(since)
+            if self._last_input_tokens
+            else ctxmod.estimate_tokens(since)
+        )
+
+    async def _maybe_compress(self) -> None:
+        if self.context_tokens() >= ctxmod.COMPRESS_AT * self.model.context_window:
+            await self.compress()
+
+    async def compress(self) -> bool:
+        """Replace older turns by a model-written summary; keep the recent ones verbatim."""
+        system, rest = self.messages[:1], self.messages[1:]
+        cut = ctxmod.split_for_compression(rest)
+        if cut == 0 or len(rest) < 2:
+            return False
+        before = self.context_tokens()
+        head, tail = rest[:cut], rest[cut:]
+        try:
+            summary = await self._guarded(ctxmod.summarise(self.model, system + head))
+        except ModelError as exc:
+            self._emit(Notice(f"could not summarise older turns ({exc}); they were dropped", "warning"))
+            summary = "(The earlier turns could not be summarised and were dropped.)"
+        task = next((m["content"] for m in head if m["role"] == "user"), "")
+        todos = render_todos(self.ctx.state.get("todos"))
+        self.messages = [*system, ctxmod.summary_message(summary, task, todos), *tail]
+        self._last_input_tokens = 0
+        after = ctxmod.estimate_tokens(self.messages)
+        self._emit(Compressed(list(self.messages), before, after))
+        self._emit(Notice(f"context compressed from about {before} to about {after} tokens", "compression"))
+        return True
+
+
+def render_todos(todos: Any) -> str:
+    if not todos:
+        return ""
+    marks = {"completed": "[x]", "in_progress": "[~]"}
+    return "\n".join(f"{marks.get(t.get('status'), '[ ]')} {t.get('content', '')}" for t in todos)

@@ -1,0 +1,39 @@
+"""Keeping secrets out of transcripts, trajectories and logs."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+SECRET_NAME = re.compile(r"(API_KEY|_TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
+MIN_SECRET_LEN = 8
+MASK = "[redacted]"
+
+
+def secret_values(extra: list[str | None] | None = None, environ: dict[str, str] | None = None) -> list[str]:
+    """Values to hide: those given, and those of environment variables whose names look secret."""
+    env = os.environ if environ is None else environ
+    values = {v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET_LEN}
+    values.update(v for v in extra or () if v and len(v) >= MIN_SECRET_LEN)
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for value in secrets:
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def redact_obj(obj: Any, secrets: list[str]) -> Any:
+    """A copy of a JSON-shaped object with every secret value masked in its strings."""
+    if not secrets:
+        return obj
+    if isinstance(obj, str):
+        return redact(obj, secrets)
+    if isinstance(obj, dict):
+        return {k: redact_obj(v, secrets) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redact_obj(v, secrets) for v in obj]
+    return obj

@@ -1,0 +1,187 @@
+"""Settings resolution: command-line flags > environment > project ``.swerve/settings.json`` >
+user ``~/.swerve/settings.json`` > defaults."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swerve.agent.session import swerve_home
+
+APPROVAL_MODES = ("plan", "default", "auto-edit", "yolo")
+TOOL_PROTOCOLS = ("native", "qwen-xml")
+PROVIDERS = ("openai", "anthropic")
+
+
+class ConfigError(Exception):
+    """Settings that cannot be used; the message says what to change."""
+
+
+@dataclass
+class Settings:
+    model: str | None = None
+    provider: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    tool_protocol: str = "native"
+    approval_mode: str = "default"
+    max_turns: int | None = 100
+    max_tokens: int | None = None
+    max_cost: float | None = None
+    wall_clock_s: float | None = None
+    input_price_per_mtok: float = 0.0
+    output_price_per_mtok: float = 0.0
+    context_window: int | None = None
+    sampling: dict[str, Any] = field(default_factory=dict)
+    sandbox: bool = False
+    allowed_dirs: list[str] = field(default_factory=list)
+    allow: list[str] = field(default_factory=list)
+    deny: list[str] = field(default_factory=list)
+    mcp_servers: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # field -> where its value came from
+
+
+# settings.json key -> Settings field
+_KEYS = {
+    "model": "model",
+    "provider": "provider",
+    "baseUrl": "base_url",
+    "apiKey": "api_key",
+    "toolProtocol": "tool_protocol",
+    "approvalMode": "approval_mode",
+    "maxTurns": "max_turns",
+    "maxTokens": "max_tokens",
+    "maxCost": "max_cost",
+    "wallClockSeconds": "wall_clock_s",
+    "contextWindow": "context_window",
+    "sampling": "sampling",
+    "sandbox": "sandbox",
+    "allowedDirs": "allowed_dirs",
+    "mcpServers": "mcp_servers",
+}
+_SAMPLING_KEYS = {"temperature", "top_p", "top_k", "repetition_penalty", "max_tokens"}
+
+
+def user_settings_path() -> Path:
+    return swerve_home() / "settings.json"
+
+
+def project_settings_path(cwd: str) -> Path:
+    return Path(cwd) / ".swerve" / "settings.json"
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    return data
+
+
+def _apply_file(settings: Settings, data: dict[str, Any], source: str) -> None:
+    for key, value in data.items():
+        if key in _KEYS:
+            name = _KEYS[key]
+            if name == "sampling":
+                if not isinstance(value, dict) or set(value) - _SAMPLING_KEYS:
+                    raise ConfigError(
+                        f"{source}: 'sampling' takes an object with keys {sorted(_SAMPLING_KEYS)}"
+                    )
+                settings.sampling.update(value)
+            else:
+                setattr(settings, name, value)
+            settings.sources[name] = source
+        elif key == "permissions" and isinstance(value, dict):
+            settings.allow = list(value.get("allow", settings.allow))
+            settings.deny = list(value.get("deny", settings.deny))
+        elif key == "pricing" and isinstance(value, dict):
+            settings.input_price_per_mtok = float(value.get("inputPerMTok", 0.0))
+            settings.output_price_per_mtok = float(value.get("outputPerMTok", 0.0))
+
+
+def _provider_guess(settings: Settings, env: dict[str, str]) -> str:
+    if settings.provider:
+        return settings.provider
+    model = (settings.model or "").lower()
+    if model.startswith("claude") or "anthropic" in (settings.base_url or ""):
+        return "anthropic"
+    has_openai = any(env.get(k) for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"))
+    has_anthropic = any(
+        env.get(k) for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+    )
+    return "anthropic" if has_anthropic and not has_openai else "openai"
+
+
+def resolve(cwd: str, flags: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Resolve the settings that apply in ``cwd``. ``flags`` holds Settings field names; ``None`` values
+    mean the flag was not given."""
+    env = dict(os.environ if env is None else env)
+    settings = Settings()
+    _apply_file(settings, read_settings_file(user_settings_path()), str(user_settings_path()))
+    project = project_settings_path(cwd)
+    _apply_file(settings, read_settings_file(project), str(project))
+
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    provisional = Settings(
+        model=flags.get("model", settings.model),
+        provider=flags.get("provider", settings.provider),
+        base_url=flags.get("base_url", settings.base_url),
+    )
+    provider = _provider_guess(provisional, env)
+    prefix = "ANTHROPIC" if provider == "anthropic" else "OPENAI"
+    from_env = {
+        "model": env.get(f"{prefix}_MODEL"),
+        "base_url": env.get(f"{prefix}_BASE_URL"),
+        "api_key": env.get(f"{prefix}_API_KEY")
+        or (env.get("ANTHROPIC_AUTH_TOKEN") if provider == "anthropic" else None),
+    }
+    for name, value in from_env.items():
+        if value:
+            setattr(settings, name, value)
+            settings.sources[name] = f"${prefix}_{name.upper()}"
+    for name, value in flags.items():
+        if name == "sampling":
+            settings.sampling.update({k: v for k, v in value.items() if v is not None})
+        else:
+            setattr(settings, name, value)
+        settings.sources[name] = "flag"
+    if settings.provider is None:
+        settings.provider = provider
+    _check(settings)
+    return settings
+
+
+def _check(s: Settings) -> None:
+    if s.approval_mode not in APPROVAL_MODES:
+        raise ConfigError(f"approval mode {s.approval_mode!r} is not one of {', '.join(APPROVAL_MODES)}")
+    if s.tool_protocol not in TOOL_PROTOCOLS:
+        raise ConfigError(f"tool protocol {s.tool_protocol!r} is not one of {', '.join(TOOL_PROTOCOLS)}")
+    if s.provider not in PROVIDERS:
+        raise ConfigError(f"provider {s.provider!r} is not one of {', '.join(PROVIDERS)}")
+    for name in ("max_turns", "max_tokens", "context_window"):
+        value = getattr(s, name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+            raise ConfigError(
+                f"{name} must be a positive whole number, not {value!r} (from {s.sources.get(name)})"
+            )
+    if not isinstance(s.allowed_dirs, list):
+        raise ConfigError("allowedDirs must be a list of directories")
+
+
+MISSING_MODEL_HELP = """no model is configured. Set one of:
+  - OPENAI_MODEL (with OPENAI_BASE_URL and OPENAI_API_KEY) for any OpenAI-compatible server
+    (vLLM, SGLang, DashScope, OpenRouter, ModelScope, Ollama, LM Studio, llama.cpp);
+  - ANTHROPIC_API_KEY (and ANTHROPIC_MODEL / ANTHROPIC_BASE_URL) for an Anthropic-compatible endpoint;
+  - "model" in ~/.swerve/settings.json or .swerve/settings.json;
+  - or --model on the command line (--model replay:demo runs offline)."""

@@ -1,0 +1,145 @@
+"""The Model contract: messages and tool specs in, one streamed turn out.
+
+Messages use the OpenAI chat shape internally, as plain dicts:
+
+- ``{"role": "system" | "user", "content": str}``
+- ``{"role": "assistant", "content": str, "tool_calls": [{"id": str, "type": "function",
+  "function": {"name": str, "arguments": dict}}]}`` (arguments stay a dict in history)
+- ``{"role": "tool", "tool_call_id": str, "name": str, "content": str}``
+
+Providers convert to their wire shape (JSON-string arguments for OpenAI, content blocks for
+Anthropic, XML text for the Qwen3-Coder text protocol) when they send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+Message = dict[str, Any]
+TextCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """What the model is told about one tool: a name, a description, a JSON schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+    def openai(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+
+@dataclass
+class ToolCall:
+    """One call the model made. ``error`` is set when the call could not be decoded;
+    the agent then reports it to the model instead of running anything."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def message(self) -> dict[str, Any]:
+        """The call as it stands in an assistant message of the history."""
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+
+    def dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class ModelTurn:
+    """The whole of one model response."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str = "stop"  # stop | tool_calls | length | content_filter | error
+
+    def message(self) -> Message:
+        """The turn as an assistant message of the history."""
+        msg: Message = {"role": "assistant", "content": self.text}
+        if self.tool_calls:
+            msg["tool_calls"] = [c.message() for c in self.tool_calls]
+        return msg
+
+
+@dataclass
+class Sampling:
+    """Sampling settings; ``None`` means the server's default."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    max_tokens: int | None = None
+
+    def merged(self, **overrides: Any) -> Sampling:
+        values = asdict(self)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return Sampling(**values)
+
+
+QWEN3_CODER_SAMPLING = Sampling(temperature=0.7, top_p=0.8, top_k=20, repetition_penalty=1.05)
+
+
+def default_sampling(model_name: str) -> Sampling:
+    """Sampling defaults by model family (Qwen3-Coder's model card values for Qwen coders)."""
+    name = model_name.lower()
+    if "qwen" in name and "coder" in name:
+        return QWEN3_CODER_SAMPLING
+    return Sampling()
+
+
+class ModelError(Exception):
+    """A model request that failed for good (after retries, or not retryable)."""
+
+    def __init__(self, message: str, *, endpoint: str = "", status: int | None = None) -> None:
+        where = f" ({endpoint}" + (f", HTTP {status}" if status is not None else "") + ")" if endpoint else ""
+        super().__init__(message + where)
+        self.endpoint = endpoint
+        self.status = status
+
+
+class Model(Protocol):
+    """A chat model that can call tools."""
+
+    name: str
+    context_window: int
+
+    async def complete(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        sampling: Sampling | None = None,
+        on_text: TextCallback | None = None,
+    ) -> ModelTurn:
+        """Stream one turn. ``on_text`` receives text deltas as they arrive (never tool-call
+        markup). Raises ModelError when the endpoint fails for good."""
+        ...
+
+    async def aclose(self) -> None: ...

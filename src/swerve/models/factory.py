@@ -1,0 +1,125 @@
+"""Build a Model from settings: a model name, a provider, an endpoint, a key, a tool protocol."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+
+from swerve.models.base import Model, Sampling, default_sampling
+
+PROVIDERS = ("openai", "anthropic")
+TOOL_PROTOCOLS = ("native", "qwen-xml")
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_CONTEXT_WINDOW = 131072
+
+# (substring of the lower-cased model name, context window); the first match wins.
+KNOWN_CONTEXT_WINDOWS: tuple[tuple[str, int], ...] = (
+    ("qwen3-coder", 262144),
+    ("qwen2.5-coder", 32768),
+    ("qwen3", 131072),
+    ("claude", 200000),
+    ("gpt-4.1", 1047576),
+    ("gpt-5", 400000),
+    ("gpt-4o", 128000),
+    ("gpt-4-turbo", 128000),
+    ("gpt-3.5", 16385),
+    ("gemini", 1048576),
+    ("deepseek", 128000),
+    ("kimi-k2", 131072),
+    ("glm-4", 131072),
+    ("devstral", 131072),
+    ("llama-3", 131072),
+)
+
+
+def known_context_window(model: str) -> int:
+    """The context window of a model family, or 131072 when the family is not known."""
+    name = model.lower().rsplit("/", 1)[-1]
+    for key, size in KNOWN_CONTEXT_WINDOWS:
+        if key in name:
+            return size
+    if name.startswith(("o1", "o3", "o4")):  # OpenAI reasoning models
+        return 200000
+    return DEFAULT_CONTEXT_WINDOW
+
+
+def guess_provider(model: str, base_url: str | None) -> str:
+    """``anthropic`` for Claude models and Anthropic-style endpoints, else ``openai``."""
+    if base_url and "anthropic" in base_url.lower():
+        return "anthropic"
+    return "anthropic" if model.lower().startswith("claude") else "openai"
+
+
+def extra_headers_for(base_url: str) -> dict[str, str]:
+    """Headers some services ask clients to identify themselves with."""
+    if "openrouter.ai" in base_url:
+        return {"X-Title": "swerve"}
+    return {}
+
+
+def create_model(
+    model: str,
+    *,
+    provider: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    tool_protocol: str = "native",
+    context_window: int | None = None,
+    sampling: Sampling | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Model:
+    """The Model for these settings. ``model`` ``replay:PATH`` or ``replay:demo`` gives a
+    ReplayModel. Raises ValueError for settings that cannot work (the message says which)."""
+    model = (model or "").strip()
+    if not model:
+        raise ValueError("no model name given")
+    if tool_protocol not in TOOL_PROTOCOLS:
+        raise ValueError(f"tool protocol {tool_protocol!r} is not one of {', '.join(TOOL_PROTOCOLS)}")
+    window = context_window or known_context_window(model)
+    if model.startswith("replay:"):
+        from swerve.models.replay import ReplayModel
+
+        source = model[len("replay:") :]
+        if not source:
+            raise ValueError("replay: needs a script path, or 'demo' (replay:demo)")
+        return ReplayModel(source, name=model, context_window=window)
+
+    chosen = provider or guess_provider(model, base_url)
+    if chosen not in PROVIDERS:
+        raise ValueError(f"provider {chosen!r} is not one of {', '.join(PROVIDERS)}")
+    defaults = default_sampling(model)
+    merged = defaults.merged(**asdict(sampling)) if sampling else defaults
+    env = os.environ if env is None else env
+
+    if chosen == "anthropic":
+        if tool_protocol != "native":
+            raise ValueError(
+                "the qwen-xml tool protocol needs an OpenAI-compatible endpoint (provider openai)"
+            )
+        from swerve.models.anthropic_messages import DEFAULT_BASE_URL, AnthropicMessagesModel
+
+        auth_token = None
+        token_env = env.get("ANTHROPIC_AUTH_TOKEN")
+        if token_env and not env.get("ANTHROPIC_API_KEY") and api_key in (None, token_env):
+            api_key, auth_token = None, token_env
+        return AnthropicMessagesModel(
+            model,
+            base_url or DEFAULT_BASE_URL,
+            api_key,
+            auth_token=auth_token,
+            context_window=window,
+            sampling=merged,
+        )
+
+    from swerve.models.openai_chat import OpenAIChatModel
+
+    url = base_url or OPENAI_DEFAULT_BASE_URL
+    inner = OpenAIChatModel(
+        model, url, api_key, context_window=window, sampling=merged, extra_headers=extra_headers_for(url)
+    )
+    if tool_protocol == "qwen-xml":
+        from swerve.models.qwen_xml import QwenXMLModel
+
+        return QwenXMLModel(inner)
+    return inner

@@ -1,0 +1,362 @@
+"""OpenAI-compatible chat completions (vLLM, SGLang, DashScope, OpenRouter, ModelScope, Ollama,
+LM Studio, llama.cpp, OpenAI itself), streamed.
+
+Tool calls are accumulated by index and survive what real servers do: ids only on the first
+chunk or never, names and arguments split anywhere, several calls in one turn, two calls sent on
+the same index. Calls a server left in the text as Qwen3-Coder XML are recovered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from swerve import __version__
+from swerve.models.base import (
+    Message,
+    ModelError,
+    ModelTurn,
+    Sampling,
+    TextCallback,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+from swerve.models.retry import Retry, RetryableError, RetryPolicy, with_retries
+from swerve.models.sse import (
+    iter_sse,
+    make_client,
+    open_stream,
+    parse_json_data,
+    public_url,
+    read_json_body,
+    redact,
+)
+from swerve.models.turns import AttemptText, Display, arguments_json, as_text, decode_call, finish_reason
+
+DEFAULT_TIMEOUT_S = 600.0
+
+
+def wire_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """Our history in the OpenAI wire shape: call arguments as JSON text, only the fields the
+    API knows per role."""
+    out: list[dict[str, Any]] = []
+    for msg in messages:
+        role = msg.get("role")
+        if role == "assistant":
+            wire: dict[str, Any] = {"role": "assistant", "content": msg.get("content") or ""}
+            calls = [_wire_call(c) for c in msg.get("tool_calls") or [] if isinstance(c, dict)]
+            if calls:
+                wire["tool_calls"] = calls
+            out.append(wire)
+        elif role == "tool":
+            out.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": str(msg.get("tool_call_id", "")),
+                    "content": as_text(msg.get("content")),
+                }
+            )
+        else:
+            out.append(
+                {"role": role, "content": msg.get("content") if msg.get("content") is not None else ""}
+            )
+    return out
+
+
+def _wire_call(call: dict[str, Any]) -> dict[str, Any]:
+    fn = call.get("function") or {}
+    return {
+        "id": str(call.get("id", "")),
+        "type": "function",
+        "function": {"name": fn.get("name", ""), "arguments": arguments_json(fn.get("arguments"))},
+    }
+
+
+def sampling_fields(sampling: Sampling) -> dict[str, Any]:
+    """Request fields for the settings that are set; top_k and repetition_penalty go top-level
+    (vLLM, SGLang, OpenRouter and DashScope read them there)."""
+    fields = {
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "max_tokens": sampling.max_tokens,
+        "top_k": sampling.top_k,
+        "repetition_penalty": sampling.repetition_penalty,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def usage_from(data: Any) -> Usage | None:
+    if not isinstance(data, dict):
+        return None
+    details = data.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    return Usage(
+        input_tokens=_int(data.get("prompt_tokens", data.get("input_tokens"))),
+        output_tokens=_int(data.get("completion_tokens", data.get("output_tokens"))),
+        cache_read_tokens=_int(cached),
+    )
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+@dataclass
+class _Slot:
+    wire_index: int
+    id: str | None = None
+    name: str = ""
+    parts: list[str] = field(default_factory=list)
+
+    def arguments_complete(self) -> bool:
+        text = "".join(self.parts).strip()
+        if not text:
+            return False
+        try:
+            return isinstance(json.loads(text), dict)
+        except (ValueError, RecursionError):
+            return False
+
+
+class ToolCallAccumulator:
+    """Builds tool calls from streamed ``delta.tool_calls`` fragments."""
+
+    def __init__(self) -> None:
+        self.slots: list[_Slot] = []
+        self._by_index: dict[int, _Slot] = {}
+        self._by_id: dict[str, _Slot] = {}
+        self._last_index = 0
+
+    def feed(self, fragment: Any) -> None:
+        if not isinstance(fragment, dict):
+            return
+        index = fragment.get("index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            index = self._last_index
+        self._last_index = index
+        call_id = fragment.get("id") if isinstance(fragment.get("id"), str) and fragment.get("id") else None
+        fn = fragment.get("function") if isinstance(fragment.get("function"), dict) else {}
+        name = fn.get("name") if isinstance(fn.get("name"), str) else ""
+        args = fn.get("arguments")
+        slot = self._slot_for(index, call_id, name)
+        if call_id and slot.id is None:
+            slot.id = call_id
+            self._by_id[call_id] = slot
+        if name and name != slot.name:  # some servers repeat the whole name on every chunk
+            slot.name += name
+        if isinstance(args, str):
+            slot.parts.append(args)
+        elif isinstance(args, dict):
+            slot.parts.append(json.dumps(args, ensure_ascii=False))
+
+    def _slot_for(self, index: int, call_id: str | None, name: str) -> _Slot:
+        if call_id and call_id in self._by_id:
+            return self._by_id[call_id]
+        slot = self._by_index.get(index)
+        collided = slot is not None and (
+            (call_id is not None and slot.id is not None and slot.id != call_id)
+            or (bool(name) and bool(slot.name) and slot.arguments_complete())
+        )
+        if slot is None or collided:
+            slot = _Slot(index)
+            self.slots.append(slot)
+            self._by_index[index] = slot
+        return slot
+
+    def calls(self, tools: list[ToolSpec]) -> list[ToolCall]:
+        out = []
+        for slot in self.slots:
+            if not slot.name and not "".join(slot.parts).strip():
+                continue
+            out.append(decode_call(slot.id, slot.name, "".join(slot.parts), tools))
+        return out
+
+
+class OpenAIChatModel:
+    """A model behind ``POST {base_url}/chat/completions``."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        api_key: str | None = None,
+        context_window: int = 131072,
+        sampling: Sampling | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        max_retries: int | None = None,
+        extra_headers: dict[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        on_retry: Any = None,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        if self.base_url.endswith("/chat/completions"):
+            self.base_url = self.base_url[: -len("/chat/completions")]
+        self.url = self.base_url + "/chat/completions"
+        self.endpoint = public_url(self.url)
+        self.context_window = context_window
+        self.sampling = sampling or Sampling()
+        self.timeout = timeout
+        policy = retry_policy or RetryPolicy.from_env()
+        if max_retries is not None:
+            policy = RetryPolicy(max_retries + 1, policy.base_delay, policy.max_delay, policy.max_retry_after)
+        self.retry_policy = policy
+        self.retries: list[Retry] = []  # every retry this model scheduled, for inspection and logs
+        self.on_retry = on_retry
+        self._api_key = api_key
+        self._headers = {"Accept": "text/event-stream", "User-Agent": f"swerve/{__version__}"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._headers.update(extra_headers or {})
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatModel({self.name!r}, {self.endpoint!r})"
+
+    @property
+    def retry_delays(self) -> list[float]:
+        return [r.delay for r in self.retries]
+
+    def payload(
+        self, messages: list[Message], tools: list[ToolSpec], sampling: Sampling | None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.name,
+            "messages": wire_messages(messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tools:
+            body["tools"] = [t.openai() for t in tools]
+        effective = self.sampling.merged(**vars(sampling)) if sampling else self.sampling
+        body.update(sampling_fields(effective))
+        return body
+
+    async def complete(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        sampling: Sampling | None = None,
+        on_text: TextCallback | None = None,
+    ) -> ModelTurn:
+        body = self.payload(messages, tools, sampling)
+        display = Display(on_text)
+        return await with_retries(
+            self.retry_policy,
+            lambda _n: self._attempt(body, tools, display),
+            endpoint=self.endpoint,
+            on_retry=self._record_retry,
+        )
+
+    def _record_retry(self, retry: Retry) -> None:
+        self.retries.append(retry)
+        if self.on_retry is not None:
+            self.on_retry(retry)
+
+    def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop or self._client.is_closed:
+            self._client = make_client(self.base_url, self.timeout, self._headers)
+            self._client_loop = loop
+        return self._client
+
+    async def _attempt(self, body: dict[str, Any], tools: list[ToolSpec], display: Display) -> ModelTurn:
+        state = _TurnState(AttemptText(display, tools))
+        async with open_stream(self._http(), self.url, body, secrets=[self._api_key]) as response:
+            if "text/event-stream" not in response.headers.get("content-type", ""):
+                state.apply_completion(await read_json_body(response), self.endpoint)
+                return state.turn(tools)
+            async for event in iter_sse(response.aiter_lines()):
+                if event.data.strip() == "[DONE]":
+                    state.done = True
+                    break
+                for chunk in parse_json_data(event.data):
+                    state.apply_chunk(chunk, self.endpoint, self._api_key)
+        if not state.done and state.finish is None:
+            raise RetryableError("the stream ended before the turn was complete")
+        return state.turn(tools)
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._client_loop is asyncio.get_running_loop():
+            await client.aclose()
+
+
+class _TurnState:
+    """What one attempt has received so far."""
+
+    def __init__(self, text: AttemptText) -> None:
+        self.text = text
+        self.calls = ToolCallAccumulator()
+        self.usage: Usage | None = None
+        self.finish: str | None = None
+        self.done = False
+
+    def apply_chunk(self, chunk: Any, endpoint: str, api_key: str | None) -> None:
+        if not isinstance(chunk, dict):
+            return
+        if chunk.get("error"):
+            _raise_stream_error(chunk["error"], endpoint, api_key)
+        usage = usage_from(chunk.get("usage"))
+        if usage is not None:
+            self.usage = usage
+        choices = chunk.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            return
+        choice = choices[0]
+        delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+        content = delta.get("content")
+        if content:
+            self.text.feed(as_text(content))
+        fragments = delta.get("tool_calls")
+        if isinstance(fragments, list):
+            for fragment in fragments:
+                self.calls.feed(fragment)
+        if choice.get("finish_reason"):
+            self.finish = str(choice["finish_reason"])
+
+    def apply_completion(self, data: Any, endpoint: str) -> None:
+        """A whole non-streaming completion (a server that ignored ``stream``)."""
+        if not isinstance(data, dict):
+            raise RetryableError("the server answered with JSON that is not a completion")
+        if data.get("error"):
+            _raise_stream_error(data["error"], endpoint, None)
+        self.usage = usage_from(data.get("usage"))
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise RetryableError("the server answered without choices")
+        message = choices[0].get("message") if isinstance(choices[0].get("message"), dict) else {}
+        self.text.feed(as_text(message.get("content")))
+        for i, call in enumerate(message.get("tool_calls") or []):
+            if isinstance(call, dict):
+                self.calls.feed({**call, "index": call.get("index", i)})
+        self.finish = str(choices[0].get("finish_reason") or "stop")
+        self.done = True
+
+    def turn(self, tools: list[ToolSpec]) -> ModelTurn:
+        content, xml_calls = self.text.finish()
+        calls = self.calls.calls(tools) or xml_calls
+        return ModelTurn(
+            text=content,
+            tool_calls=calls,
+            usage=self.usage or Usage(),
+            finish_reason=finish_reason(self.finish, bool(calls)),
+        )
+
+
+def _raise_stream_error(error: Any, endpoint: str, api_key: str | None) -> None:
+    """An error object inside a 200 stream: retryable unless it carries a final 4xx code."""
+    message = error.get("message") if isinstance(error, dict) else str(error)
+    code = error.get("code") if isinstance(error, dict) else None
+    message = redact(str(message or error), [api_key])
+    status = code if isinstance(code, int) and not isinstance(code, bool) else None
+    if status is not None and 400 <= status < 500 and status not in (408, 409, 425, 429):
+        raise ModelError(f"the server reported an error: {message}", endpoint=endpoint, status=status)
+    raise RetryableError(f"the server reported an error mid-stream: {message}", status=status)

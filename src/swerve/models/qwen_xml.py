@@ -1,0 +1,880 @@
+"""Qwen3-Coder's XML tool-call protocol, for endpoints without a server-side tool parser.
+
+The model writes calls as text::
+
+    <tool_call>
+    <function=NAME>
+    <parameter=KEY>
+    value
+    </parameter>
+    </function>
+    </tool_call>
+
+This module renders tool specs and history into that text shape (``render_tools_prompt``,
+``render_history``), parses calls out of a reply (``parse_tool_calls``, ``StreamParser``) and wraps
+a plain chat model so it speaks the Model protocol with tools (``QwenXMLModel``).
+
+The parser is tolerant of what the model gets wrong in practice: a missing ``<tool_call>`` wrapper,
+a missing ``</parameter>``, an unclosed last block, JSON inside ``<tool_call>``, and it ignores
+examples inside Markdown code fences or backticks. Tags inside a parameter value (code that
+mentions the protocol) only end the value where they make sense structurally; see ``_scan_value``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from swerve.models.arguments import (
+    coerce_arguments,
+    coerce_value,
+    decode_arguments,
+    property_schema,
+    snippet,
+)
+from swerve.models.base import (
+    Message,
+    Model,
+    ModelTurn,
+    Sampling,
+    TextCallback,
+    ToolCall,
+    ToolSpec,
+)
+
+TOOL_CALL_OPEN = "<tool_call>"
+TOOL_CALL_CLOSE = "</tool_call>"
+FUNCTION_OPEN = "<function="
+FUNCTION_CLOSE = "</function>"
+PARAM_OPEN = "<parameter="
+PARAM_CLOSE = "</parameter>"
+
+# Text that starts call markup when it appears outside code fences and backticks.
+_MARKUP = (TOOL_CALL_OPEN, FUNCTION_OPEN, TOOL_CALL_CLOSE, FUNCTION_CLOSE, PARAM_CLOSE)
+_MARKUP_MAX = max(len(t) for t in _MARKUP)
+# What may follow a closing tag for it to count as structure rather than value text.
+_DELIMITERS = (PARAM_OPEN, FUNCTION_CLOSE, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, FUNCTION_OPEN)
+_BAD_NAME_CHARS = frozenset("{}<>\"'")
+MAX_NAME_CHARS = 200
+
+FORMAT_HINT = (
+    "write each call as <tool_call>, then <function=NAME>, then one <parameter=KEY> line, "
+    "the value and </parameter> per argument, then </function> and </tool_call>, each on its own line"
+)
+
+
+def new_call_id() -> str:
+    """A fresh tool-call id: ``call_`` and 24 hex digits."""
+    return "call_" + secrets.token_hex(12)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render_tools_prompt(tools: list[ToolSpec]) -> str:
+    """The tools block for the system message, in the shape of Qwen3-Coder's chat template,
+    followed by instructions on how to write a call."""
+    lines = ["# Tools", "", "You have access to the following functions:", "", "<tools>"]
+    for tool in tools:
+        lines += ["<function>", f"<name>{tool.name}</name>"]
+        if tool.description:
+            lines.append(f"<description>{tool.description.strip()}</description>")
+        lines.append("<parameters>")
+        params = tool.parameters if isinstance(tool.parameters, dict) else {}
+        props = params.get("properties")
+        if isinstance(props, dict):
+            for pname, pschema in props.items():
+                lines += ["<parameter>", f"<name>{pname}</name>"]
+                if isinstance(pschema, dict):
+                    if "type" in pschema:
+                        lines.append(f"<type>{_schema_text(pschema['type'])}</type>")
+                    if "description" in pschema:
+                        lines.append(f"<description>{str(pschema['description']).strip()}</description>")
+                    lines += _extra_keys(pschema, ("name", "type", "description"))
+                lines.append("</parameter>")
+        lines += _extra_keys(params, ("type", "properties"))
+        lines += ["</parameters>", "</function>"]
+    lines.append("</tools>")
+    return "\n".join(lines) + "\n\n" + _CALLING_INSTRUCTIONS
+
+
+_CALLING_INSTRUCTIONS = """\
+To call a function, reply with the call in exactly the format below and write nothing after it:
+
+<tool_call>
+<function=example_function_name>
+<parameter=example_parameter_1>
+value_1
+</parameter>
+<parameter=example_parameter_2>
+A value may run over
+several lines
+</parameter>
+</function>
+</tool_call>
+
+<IMPORTANT>
+Reminder:
+- Each <function=...></function> block goes inside its own <tool_call></tool_call> tags, as shown
+- Every required parameter must be given
+- Write string values as they are, without quotes or escaping; write object and array values as JSON
+- Any explanation of a call goes BEFORE it, in plain language; nothing comes after the call
+- When no function fits, answer normally from what you know and do not mention function calls
+</IMPORTANT>"""
+
+
+def _schema_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _extra_keys(schema: dict[str, Any], handled: tuple[str, ...]) -> list[str]:
+    return [f"<{key}>{_schema_text(val)}</{key}>" for key, val in schema.items() if key not in handled]
+
+
+def render_value(value: Any) -> str:
+    """A parameter value as call text: strings raw, objects and arrays as JSON, scalars as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list | bool) or value is None:
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def render_call(name: str, arguments: dict[str, Any]) -> str:
+    """One call in the XML shape the model is trained to write."""
+    parts = [TOOL_CALL_OPEN, f"{FUNCTION_OPEN}{name}>"]
+    for key, val in arguments.items():
+        parts += [f"{PARAM_OPEN}{key}>", render_value(val), PARAM_CLOSE]
+    parts += [FUNCTION_CLOSE, TOOL_CALL_CLOSE]
+    return "\n".join(parts)
+
+
+def render_history(
+    messages: list[Message], tools: list[ToolSpec], system_suffix: str | None = None
+) -> list[Message]:
+    """Turn our OpenAI-shaped history into text-only chat messages.
+
+    The tools block (and ``system_suffix``, when given) is appended to the first system message,
+    or forms one when there is none. Assistant tool calls become XML call text after the content;
+    each run of consecutive tool results becomes one user message of ``<tool_response>`` blocks,
+    in order. The input list is not changed.
+    """
+    extra = "\n\n".join(
+        part for part in (render_tools_prompt(tools) if tools else "", (system_suffix or "").strip()) if part
+    )
+    out: list[Message] = []
+    system_done = False
+    i = 0
+    while i < len(messages):
+        msg = messages[i]
+        role = msg.get("role")
+        if role == "tool":
+            blocks = []
+            while i < len(messages) and messages[i].get("role") == "tool":
+                blocks.append(f"<tool_response>\n{_text_of(messages[i].get('content'))}\n</tool_response>")
+                i += 1
+            out.append({"role": "user", "content": "\n".join(blocks)})
+            continue
+        if role == "system" and not system_done:
+            text = _text_of(msg.get("content")).strip()
+            out.append({"role": "system", "content": "\n\n".join(p for p in (text, extra) if p)})
+            system_done = True
+        elif role == "assistant":
+            out.append({"role": "assistant", "content": _render_assistant(msg)})
+        else:
+            out.append(dict(msg))
+        i += 1
+    if not system_done and extra:
+        out.insert(0, {"role": "system", "content": extra})
+    return out
+
+
+def _render_assistant(msg: Message) -> str:
+    parts = []
+    text = _text_of(msg.get("content")).strip()
+    if text:
+        parts.append(text)
+    for call in msg.get("tool_calls") or []:
+        fn = call.get("function", call) if isinstance(call, dict) else {}
+        args = fn.get("arguments")
+        if not isinstance(args, dict):
+            try:
+                args = decode_arguments(args if isinstance(args, str) else "")
+            except ValueError:
+                args = {}
+        parts.append(render_call(str(fn.get("name", "")), args))
+    return "\n".join(parts)
+
+
+def _text_of(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        pieces = []
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                pieces.append(part["text"])
+            elif isinstance(part, str):
+                pieces.append(part)
+            else:
+                pieces.append(json.dumps(part, ensure_ascii=False, default=str))
+        return "\n".join(pieces)
+    return json.dumps(content, ensure_ascii=False, default=str)
+
+
+# ---------------------------------------------------------------- scanning outside calls
+
+
+@dataclass
+class _FenceState:
+    """Whether the scan is inside a Markdown code fence (char is "`" or "~", run its length)."""
+
+    char: str = ""
+    run: int = 0
+
+
+def _scan_outside(text: str, pos: int, fence: _FenceState, final: bool) -> tuple[int, int | None]:
+    """Scan prose from ``pos`` for the first call markup outside code fences and backticks.
+
+    Returns ``(decided, markup)``: ``markup`` is the index of the markup found (then ``decided``
+    equals it), or None; everything before ``decided`` is settled as prose. With ``final`` False
+    (streaming) the scan stops before anything more text could change: a possible fence marker at
+    a line start, a closing fence line not yet ended, a possible partial tag at the end.
+    """
+    n = len(text)
+    while pos < n:
+        if pos == 0 or text[pos - 1] == "\n":
+            j = pos
+            while j < n and j - pos < 3 and text[j] == " ":
+                j += 1
+            if j == n and not final:
+                return pos, None
+            if j < n and text[j] in "`~":
+                ch = text[j]
+                k = j
+                while k < n and text[k] == ch:
+                    k += 1
+                if k == n and not final:
+                    return pos, None
+                run = k - j
+                if run >= 3 and not fence.char:
+                    fence.char, fence.run = ch, run
+                    pos = _line_end(text, k)
+                    continue
+                if run >= 3 and ch == fence.char and run >= fence.run:
+                    e = text.find("\n", k)
+                    if e == -1 and not final:
+                        return pos, None
+                    e = n if e == -1 else e
+                    if not text[k:e].strip():
+                        fence.char, fence.run = "", 0
+                    pos = min(e + 1, n)
+                    continue
+        if fence.char:
+            pos = _line_end(text, pos)
+            continue
+        e = text.find("\n", pos)
+        line_end = n if e == -1 else e
+        lt = text.find("<", pos, line_end)
+        while lt != -1:
+            if lt == 0 or text[lt - 1] != "`":
+                for tag in _MARKUP:
+                    if text.startswith(tag, lt):
+                        return lt, lt
+                if not final and n - lt < _MARKUP_MAX:
+                    tail = text[lt:n]
+                    if any(tag.startswith(tail) for tag in _MARKUP):
+                        return lt, None
+            lt = text.find("<", lt + 1, line_end)
+        pos = n if e == -1 else e + 1
+    return n, None
+
+
+def _line_end(text: str, pos: int) -> int:
+    """Index just past the newline ending the line at ``pos`` (or the text's end)."""
+    e = text.find("\n", pos)
+    return len(text) if e == -1 else e + 1
+
+
+# ---------------------------------------------------------------- parsing calls
+
+
+@dataclass
+class ParseResult:
+    """Content outside the calls, the calls, and whether the last call was closed (False when the
+    text ended inside a call, e.g. because the model hit its token limit)."""
+
+    content: str
+    calls: list[ToolCall] = field(default_factory=list)
+    complete: bool = True
+
+
+def parse_tool_calls(text: str, tools: list[ToolSpec]) -> tuple[str, list[ToolCall]]:
+    """Split a model reply into its prose and its tool calls (see the module docstring)."""
+    result = parse_reply(text, tools)
+    return result.content, result.calls
+
+
+def parse_reply(text: str, tools: list[ToolSpec]) -> ParseResult:
+    """``parse_tool_calls`` with the completeness of the last call."""
+    reply = _Reply(text, {t.name: t for t in tools})
+    fence = _FenceState()
+    segments: list[str] = []
+    calls: list[ToolCall] = []
+    complete = True
+    pos = seg_start = 0
+    while True:
+        _, markup = _scan_outside(text, pos, fence, final=True)
+        if markup is None:
+            segments.append(text[seg_start:])
+            break
+        if text.startswith((TOOL_CALL_CLOSE, FUNCTION_CLOSE, PARAM_CLOSE), markup):
+            # A closing tag with no call open: markup the model left behind; drop it.
+            segments.append(text[seg_start:markup])
+            pos = seg_start = text.index(">", markup) + 1
+            continue
+        found = _parse_call(reply, markup)
+        if found is None:  # a lone <tool_call> mention: prose after all
+            pos = markup + len(TOOL_CALL_OPEN)
+            continue
+        end, new_calls, closed = found
+        segments.append(text[seg_start:markup])
+        calls += new_calls
+        complete = closed
+        pos = seg_start = end
+    content = "\n\n".join(s.strip() for s in segments if s.strip())
+    return ParseResult(content, calls, complete)
+
+
+class _Reply:
+    """The text being parsed, the tools by name, and lookups that keep parsing linear."""
+
+    def __init__(self, text: str, specs: dict[str, ToolSpec]) -> None:
+        self.text = text
+        self.specs = specs
+        # Characters the nesting-aware value scan may still read; once spent, values are
+        # scanned without nesting (this bounds the work on adversarial text).
+        self.nesting_budget = 4 * len(text) + 65_536
+        self._wrapper_closes: list[int] | None = None
+        self._line_functions: list[int] | None = None
+
+    def next_wrapper_close(self, pos: int) -> int:
+        """Index of the first ``</tool_call>`` at or after ``pos``, or -1."""
+        if self._wrapper_closes is None:
+            self._wrapper_closes = _all_positions(self.text, TOOL_CALL_CLOSE)
+        return _first_at_or_after(self._wrapper_closes, pos)
+
+    def next_line_function(self, pos: int) -> int:
+        """Index of the first ``<function=`` at a line start at or after ``pos``, or -1."""
+        if self._line_functions is None:
+            found = _all_positions(self.text, "\n" + FUNCTION_OPEN)
+            self._line_functions = ([0] if self.text.startswith(FUNCTION_OPEN) else []) + [
+                i + 1 for i in found
+            ]
+        return _first_at_or_after(self._line_functions, pos)
+
+
+def _all_positions(text: str, needle: str) -> list[int]:
+    out = []
+    i = text.find(needle)
+    while i != -1:
+        out.append(i)
+        i = text.find(needle, i + 1)
+    return out
+
+
+def _first_at_or_after(positions: list[int], pos: int) -> int:
+    k = bisect.bisect_left(positions, pos)
+    return positions[k] if k < len(positions) else -1
+
+
+_WS = re.compile(r"\s*")
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    return _WS.match(text, pos).end()  # type: ignore[union-attr]
+
+
+def _at_line_start(text: str, pos: int) -> bool:
+    return pos == 0 or text[pos - 1] == "\n"
+
+
+def _followed_by_delimiter(text: str, pos: int) -> bool:
+    j = _skip_ws(text, pos)
+    return j >= len(text) or text.startswith(_DELIMITERS, j)
+
+
+def _valid_name(name: str) -> bool:
+    return (
+        0 < len(name) <= MAX_NAME_CHARS
+        and not any(ch.isspace() for ch in name)
+        and not (_BAD_NAME_CHARS & set(name))
+    )
+
+
+def _tag_name(text: str, start: int) -> tuple[str, int]:
+    """Read the name of ``<function=NAME>`` / ``<parameter=NAME>`` from ``start``.
+    Returns (raw name, index of the char that ended it): ``>`` when well formed, a newline or ``<``
+    when malformed, or ``len(text)`` when the text ended first."""
+    n = len(text)
+    k = n
+    for stop in (">", "\n", "<"):
+        found = text.find(stop, start, k)
+        if found != -1:
+            k = found
+    return text[start:k], k
+
+
+def _param_names(schema: dict[str, Any] | None) -> set[str] | None:
+    """The declared parameter names, or None when the schema declares none (then every
+    ``<parameter=`` at a line start counts as structure)."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(props, dict) and props:
+        return set(props)
+    return None
+
+
+Parsed = tuple[int, list[ToolCall], bool]
+
+
+def _parse_call(reply: _Reply, start: int) -> Parsed | None:
+    """Parse the call at ``start`` (``<tool_call>`` or a bare ``<function=``). Returns
+    (end, calls, closed), or None when a ``<tool_call>`` turns out to be a mere mention."""
+    text = reply.text
+    if not text.startswith(TOOL_CALL_OPEN, start):
+        end, call, closed = _parse_function(reply, start)
+        j = _skip_ws(text, end)
+        if closed and text.startswith(TOOL_CALL_CLOSE, j):
+            end = j + len(TOOL_CALL_CLOSE)
+        return end, [call], closed
+    j = _skip_ws(text, start + len(TOOL_CALL_OPEN))
+    if text.startswith("{", j):
+        return _parse_json_call(reply, j)
+    if text.startswith(FUNCTION_OPEN, j):
+        return _parse_functions(reply, j)
+    return _parse_stray_wrapper(reply, j)
+
+
+def _parse_functions(reply: _Reply, pos: int) -> Parsed:
+    """One or more ``<function=`` blocks inside a ``<tool_call>`` wrapper, and its closing tag."""
+    text = reply.text
+    calls: list[ToolCall] = []
+    while True:
+        end, call, closed = _parse_function(reply, pos)
+        calls.append(call)
+        if not closed:
+            return end, calls, False
+        j = _skip_ws(text, end)
+        if text.startswith(TOOL_CALL_CLOSE, j):
+            return j + len(TOOL_CALL_CLOSE), calls, True
+        if not text.startswith(FUNCTION_OPEN, j):
+            return end, calls, True  # wrapper never closed; what follows is prose
+        pos = j
+
+
+def _parse_stray_wrapper(reply: _Reply, j: int) -> Parsed | None:
+    """A ``<tool_call>`` followed by something other than ``<function=`` or JSON."""
+    text = reply.text
+    n = len(text)
+    if j >= n:
+        return n, [ToolCall(new_call_id(), "", error="the reply ended right after <tool_call>")], False
+    close = reply.next_wrapper_close(j)
+    k = reply.next_line_function(j)
+    if k != -1 and (close == -1 or k < close):  # stray words before the function: drop them
+        return _parse_functions(reply, k)
+    if close == -1:
+        return None
+    error = f"a <tool_call> block held no <function=NAME>: {snippet(text[j:close])}; {FORMAT_HINT}"
+    return close + len(TOOL_CALL_CLOSE), [ToolCall(new_call_id(), "", error=error)], True
+
+
+def _parse_json_call(reply: _Reply, j: int) -> Parsed:
+    """A JSON call inside ``<tool_call>``: ``{"name": ..., "arguments": {...}}``."""
+    text = reply.text
+    n = len(text)
+    closed = True
+    obj: Any
+    try:
+        obj, end = json.JSONDecoder(strict=False).raw_decode(text, j)
+    except (ValueError, RecursionError):
+        close = reply.next_wrapper_close(j)
+        closed = close != -1
+        end = close if closed else n
+        try:
+            obj = decode_arguments(text[j:end])
+        except ValueError as exc:
+            call = ToolCall(new_call_id(), "", error=f"could not read the JSON tool call: {exc}")
+            return (end + len(TOOL_CALL_CLOSE) if closed else n), [call], closed
+    k = _skip_ws(text, end)
+    if text.startswith(TOOL_CALL_CLOSE, k):
+        end = k + len(TOOL_CALL_CLOSE)
+    return end, [_json_call(obj, reply.specs)], closed
+
+
+def _json_call(obj: Any, specs: dict[str, ToolSpec]) -> ToolCall:
+    if isinstance(obj, dict) and isinstance(obj.get("function"), dict):
+        obj = obj["function"]
+    if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
+        return ToolCall(new_call_id(), "", error=f'a JSON tool call needs a "name": {snippet(str(obj))}')
+    name = obj["name"].strip()
+    if not _valid_name(name):
+        return ToolCall(
+            new_call_id(), name[:MAX_NAME_CHARS], error=f"invalid function name {snippet(name)!r}"
+        )
+    spec = specs.get(name)
+    schema = spec.parameters if spec else None
+    raw = obj.get("arguments", obj.get("parameters", {}))
+    try:
+        if isinstance(raw, dict):
+            args = coerce_arguments(raw, schema) if schema else dict(raw)
+        else:
+            args = decode_arguments(raw, schema)
+    except ValueError as exc:
+        return ToolCall(new_call_id(), name, error=str(exc))
+    return ToolCall(new_call_id(), name, args)
+
+
+def _parse_function(reply: _Reply, start: int) -> tuple[int, ToolCall, bool]:
+    """One ``<function=NAME>`` block. Returns (end, call, closed); closed is False when the text
+    ended inside the block."""
+    text = reply.text
+    n = len(text)
+    raw_name, k = _tag_name(text, start + len(FUNCTION_OPEN))
+    name = raw_name.strip()[:MAX_NAME_CHARS]
+    if k >= n:
+        error = f"the reply ended inside the tag {snippet(text[start:])}, so the call was cut off"
+        return n, ToolCall(new_call_id(), name, error=error), False
+    errors: list[str] = []
+    if text[k] != ">":
+        errors.append(f"malformed tag {snippet(text[start:k])}: expected <function=NAME> on one line")
+        pos = k
+    else:
+        pos = k + 1
+        if not _valid_name(name):
+            errors.append(
+                f"invalid function name {snippet(name)!r}: a name has no spaces, quotes, braces or angle brackets"
+            )
+    spec = reply.specs.get(name)
+    schema = spec.parameters if spec else None
+    names = _param_names(schema)
+    args: dict[str, Any] = {}
+    closed = False
+    while True:
+        j = _skip_ws(text, pos)
+        if j >= n:
+            pos = n
+            break
+        if text.startswith(PARAM_OPEN, j):
+            pos, finished = _parse_parameter(reply, j, schema, names, args, errors)
+            if not finished:
+                break
+            continue
+        if text.startswith(FUNCTION_CLOSE, j):
+            pos, closed = j + len(FUNCTION_CLOSE), True
+            break
+        if text.startswith((TOOL_CALL_CLOSE, TOOL_CALL_OPEN, FUNCTION_OPEN), j):
+            pos, closed = j, True  # </function> missing
+            break
+        if text[j] == "{" and not args:
+            json_args = _json_object_at(text, j)
+            if json_args is not None:
+                value, pos = json_args
+                args.update(coerce_arguments(value, schema) if schema else value)
+                continue
+        nxt = _next_tag_line(text, j)
+        if nxt == -1 or text.startswith((TOOL_CALL_OPEN, FUNCTION_OPEN), nxt):
+            pos, closed = j, True  # </function> missing and prose follows: leave it to the content
+            break
+        errors.append(f"unexpected text inside <function={name}>: {snippet(text[j:nxt])}")
+        pos = nxt
+    return pos, ToolCall(new_call_id(), name, args, _join_errors(errors)), closed
+
+
+def _join_errors(errors: list[str], limit: int = 4) -> str | None:
+    """One bounded message from a call's problems (repeats merged), with the format hint."""
+    if not errors:
+        return None
+    unique = list(dict.fromkeys(errors))
+    more = len(unique) - limit
+    text = "; ".join(unique[:limit]) + (f"; and {more} more problems" if more > 0 else "")
+    return f"{text}; {FORMAT_HINT}"
+
+
+def _json_object_at(text: str, j: int) -> tuple[dict[str, Any], int] | None:
+    try:
+        value, end = json.JSONDecoder(strict=False).raw_decode(text, j)
+    except (ValueError, RecursionError):
+        return None
+    return (value, end) if isinstance(value, dict) else None
+
+
+def _next_tag_line(text: str, pos: int) -> int:
+    """Index of the next line (after ``pos``) that starts with a call tag, or -1."""
+    e = text.find("\n", pos)
+    while e != -1:
+        if text.startswith(_DELIMITERS, e + 1):
+            return e + 1
+        e = text.find("\n", e + 1)
+    return -1
+
+
+def _parse_parameter(
+    reply: _Reply,
+    j: int,
+    schema: dict[str, Any] | None,
+    names: set[str] | None,
+    args: dict[str, Any],
+    errors: list[str],
+) -> tuple[int, bool]:
+    """One ``<parameter=KEY>`` at ``j``; stores the converted value in ``args``.
+    Returns (next position, finished) where finished is False when the text ended inside it."""
+    text = reply.text
+    n = len(text)
+    raw_key, k = _tag_name(text, j + len(PARAM_OPEN))
+    key = raw_key.strip()
+    if k >= n:
+        errors.append(f"the reply ended inside the tag {snippet(text[j:])}, so the call was cut off")
+        return n, False
+    if text[k] != ">":
+        errors.append(f"malformed tag {snippet(text[j:k])}: expected <parameter=NAME> on one line")
+        start = k
+    else:
+        start = k + 1
+        if not _valid_name(key):
+            errors.append(f"invalid parameter name {snippet(key)!r}")
+    end, closer = _scan_value(reply, start, names)
+    value = _strip_one_newline(text[start:end])
+    if key in args:
+        errors.append(f"parameter {snippet(key)!r} is given twice")
+    args[key] = coerce_value(value, property_schema(schema, key))
+    if end >= n:
+        return n, False
+    return end + closer, True
+
+
+def _strip_one_newline(value: str) -> str:
+    if value.startswith("\r\n"):
+        value = value[2:]
+    elif value.startswith("\n"):
+        value = value[1:]
+    if value.endswith("\r\n"):
+        value = value[:-2]
+    elif value.endswith("\n"):
+        value = value[:-1]
+    return value
+
+
+def _scan_value(reply: _Reply, start: int, names: set[str] | None) -> tuple[int, int]:
+    """Where the value starting at ``start`` ends: (end index, length of the closing tag to consume).
+
+    - ``</parameter>`` ends the value when only whitespace separates it from the next tag
+      (another parameter, ``</function>``, ``</tool_call>``, a new call) or the end of the text;
+    - ``</function>`` / ``</tool_call>`` end it likewise (a missing ``</parameter>``);
+    - ``<parameter=KEY>`` at a line start ends it when KEY is a declared parameter (or none are
+      declared): a missing ``</parameter>``;
+    - blocks opened at a line start inside the value (``<tool_call>``, ``<function=``,
+      ``<parameter=`` with an undeclared name) are nested text, and their closing tags do not end
+      the value. If nesting never balances, the scan runs again without it;
+    - with no clean end, the last candidate closing tag wins; with none, the text's end.
+    """
+    found = None
+    if reply.nesting_budget > 0:
+        found = _scan_value_pass(reply, start, names, nesting=True)
+    if found is None:
+        found = _scan_value_pass(reply, start, names, nesting=False)
+        assert found is not None
+    return found
+
+
+_CLOSERS = ((PARAM_CLOSE, "param"), (FUNCTION_CLOSE, "fn"), (TOOL_CALL_CLOSE, "tc"))
+
+
+def _scan_value_pass(
+    reply: _Reply, start: int, names: set[str] | None, nesting: bool
+) -> tuple[int, int] | None:
+    text = reply.text
+    n = len(text)
+    stack: list[str] = []
+    fallback: tuple[int, int] | None = None
+    p = text.find("<", start)
+    while p != -1:
+        if nesting and p - start > reply.nesting_budget:
+            reply.nesting_budget = 0
+            return None
+        line_start = p == start or text[p - 1] == "\n"
+        for tag, kind in _CLOSERS:
+            if text.startswith(tag, p):
+                if kind in stack:
+                    while stack.pop() != kind:
+                        pass
+                    break
+                consume = len(tag) if kind == "param" else 0
+                if _followed_by_delimiter(text, p + len(tag)):
+                    return _spend(reply, nesting, p - start, (p, consume))
+                if kind == "param" or line_start:
+                    fallback = (p, consume)
+                break
+        else:
+            if line_start and text.startswith(PARAM_OPEN, p):
+                if not stack:
+                    key, k = _tag_name(text, p + len(PARAM_OPEN))
+                    if names is None or k >= n or key.strip() in names:
+                        return _spend(reply, nesting, p - start, (p, 0))
+                if nesting:
+                    stack.append("param")
+            elif nesting and line_start and text.startswith(FUNCTION_OPEN, p):
+                stack.append("fn")
+            elif nesting and line_start and text.startswith(TOOL_CALL_OPEN, p):
+                stack.append("tc")
+        p = text.find("<", p + 1)
+    if stack:
+        reply.nesting_budget -= n - start
+        return None
+    return _spend(reply, nesting, n - start, fallback or (n, 0))
+
+
+def _spend(reply: _Reply, nesting: bool, scanned: int, found: tuple[int, int]) -> tuple[int, int]:
+    if nesting:
+        reply.nesting_budget -= scanned
+    return found
+
+
+# ---------------------------------------------------------------- streaming
+
+
+class StreamParser:
+    """Incremental view of a streamed reply: ``feed`` returns the prose that is safe to show now
+    (never call markup, nothing that might still turn into a tag, no leading or trailing
+    whitespace yet), ``finish`` parses the whole text exactly as ``parse_tool_calls`` does.
+
+    Prose is shown until the first call markup; prose after it is part of the final content
+    (``finish``), not of the stream. What was shown is always a prefix of the final content.
+    """
+
+    def __init__(self, tools: list[ToolSpec]) -> None:
+        self._tools = list(tools)
+        self._chunks: list[str] = []
+        self._window = ""  # unsettled tail of the text, starting at absolute offset _base
+        self._base = 0
+        self._pos = 0  # absolute index the prose scan has reached
+        self._emitted = 0  # absolute index up to which prose was shown (or skipped)
+        self._fence = _FenceState()
+        self._stopped = False
+        self._shown: list[str] = []
+        self.result: ParseResult | None = None
+
+    @property
+    def text(self) -> str:
+        """Everything fed so far."""
+        return "".join(self._chunks)
+
+    @property
+    def shown(self) -> str:
+        """Everything ``feed`` has returned so far."""
+        return "".join(self._shown)
+
+    def feed(self, delta: str) -> str:
+        if not delta:
+            return ""
+        self._chunks.append(delta)
+        if self._stopped:
+            return ""
+        self._window += delta
+        decided, markup = _scan_outside(self._window, self._pos - self._base, self._fence, final=False)
+        decided += self._base
+        self._stopped = markup is not None
+        out = self._take(decided)
+        self._pos = decided
+        keep = min(self._emitted, max(self._pos - 1, 0))
+        self._window = self._window[keep - self._base :]
+        self._base = keep
+        return out
+
+    def _take(self, upto: int) -> str:
+        region = self._window[self._emitted - self._base : upto - self._base]
+        if not self._shown:
+            stripped = region.lstrip()
+            self._emitted += len(region) - len(stripped)
+            region = stripped
+        body = region.rstrip()
+        if body:
+            self._emitted += len(body)
+            self._shown.append(body)
+        return body
+
+    def finish(self) -> tuple[str, list[ToolCall]]:
+        """(content, calls) of the whole text."""
+        self.result = parse_reply(self.text, self._tools)
+        return self.result.content, self.result.calls
+
+    def unshown(self, content: str) -> str:
+        """The part of the final ``content`` that ``feed`` has not shown."""
+        shown = self.shown
+        return content[len(shown) :] if content.startswith(shown) else ""
+
+
+# ---------------------------------------------------------------- the model wrapper
+
+
+TRUNCATED_CALL_ERROR = (
+    "the reply reached the output token limit inside this call, so the call was cut off and not run; "
+    "make it again with less text (for example, write a large file in several steps)"
+)
+
+
+class QwenXMLModel:
+    """Gives tool calling to a chat endpoint that has no server-side tool parser: tools and
+    history go in as Qwen3-Coder XML text, and calls are parsed out of the reply text."""
+
+    def __init__(self, inner: Model, system_suffix: str | None = None) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.context_window = inner.context_window
+        self.system_suffix = system_suffix
+
+    async def complete(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        sampling: Sampling | None = None,
+        on_text: TextCallback | None = None,
+    ) -> ModelTurn:
+        rendered = render_history(messages, tools, self.system_suffix)
+        parser = StreamParser(tools)
+
+        def relay(delta: str) -> None:
+            shown = parser.feed(delta)
+            if shown and on_text is not None:
+                on_text(shown)
+
+        turn = await self.inner.complete(rendered, [], sampling=sampling, on_text=relay)
+        if turn.text == parser.text:
+            parser.finish()
+            result = parser.result
+            assert result is not None
+            rest = parser.unshown(result.content)
+        else:  # the endpoint did not stream (all of) its text
+            result = parse_reply(turn.text, tools)
+            rest = parser.unshown(result.content) if parser.shown else result.content
+        if rest and on_text is not None:
+            on_text(rest)
+        calls = result.calls + list(turn.tool_calls)
+        finish = turn.finish_reason
+        if result.calls:
+            if not result.complete and finish == "length":
+                last = result.calls[-1]
+                last.error = f"{last.error}; {TRUNCATED_CALL_ERROR}" if last.error else TRUNCATED_CALL_ERROR
+            finish = "tool_calls"
+        return ModelTurn(text=result.content, tool_calls=calls, usage=turn.usage, finish_reason=finish)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -1,0 +1,205 @@
+"""Server-sent events over HTTP, with failures sorted into retryable and final.
+
+``iter_sse`` turns the lines of a response body into events. ``open_stream`` posts a JSON request
+and yields the response once its status is known to be good; transport failures (refused or
+dropped connections, timeouts, a body cut off mid-way) surface as ``RetryableError`` and HTTP
+errors as ``RetryableError`` or ``ModelError`` by status. Messages never contain the API key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from swerve.models.base import ModelError
+from swerve.models.retry import RetryableError, is_retryable_status, parse_retry_after
+
+ERROR_SNIPPET_CHARS = 500
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+@dataclass(frozen=True)
+class SSEEvent:
+    event: str
+    data: str
+
+
+async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
+    """Events from SSE lines: ``event:`` and ``data:`` fields, blank line ends an event,
+    ``:`` comments skipped. A last event without its blank line is still delivered."""
+    event = ""
+    data: list[str] = []
+    async for raw in lines:
+        line = raw.rstrip("\r\n")
+        if not line:
+            if data:
+                yield SSEEvent(event or "message", "\n".join(data))
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+    if data:
+        yield SSEEvent(event or "message", "\n".join(data))
+
+
+def parse_json_data(data: str) -> list[Any]:
+    """The JSON value(s) in one event's data. Some servers forget the blank line between
+    events, which glues several ``data:`` lines into one event; each line is then read alone.
+    Raises RetryableError when the data is not JSON."""
+    try:
+        return [json.loads(data)]
+    except ValueError:
+        pass
+    if "\n" in data:
+        try:
+            return [json.loads(part) for part in data.split("\n") if part.strip()]
+        except ValueError:
+            pass
+    raise RetryableError(f"the server sent a malformed stream chunk: {clip(data, 200)!r}")
+
+
+def clip(text: str, limit: int = ERROR_SNIPPET_CHARS) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def public_url(url: str) -> str:
+    """``url`` without user info, query or fragment, fit for error messages."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid url>"
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "") if parts.hostname else parts.netloc
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def is_loopback(url: str) -> bool:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def server_message(body: bytes) -> str:
+    """The error message a server put in its response body, whatever the vendor's shape."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return clip(text) or "(empty body)"
+    return clip(_find_message(data) or text) or "(empty body)"
+
+
+def _find_message(data: Any) -> str:
+    if isinstance(data, str):
+        return data
+    if isinstance(data, list) and data:
+        return _find_message(data[0])
+    if not isinstance(data, dict):
+        return ""
+    for key in ("error", "message", "detail", "msg"):
+        if key in data:
+            found = _find_message(data[key])
+            if found:
+                return found
+    return ""
+
+
+_HINTS = {
+    401: "check the API key",
+    403: "check the API key and that it may use this model",
+    404: "check the base URL and the model name",
+    413: "the request is too large",
+}
+
+
+def make_client(base_url: str, timeout: float, headers: dict[str, str]) -> httpx.AsyncClient:
+    """An HTTP client for one endpoint. Loopback endpoints skip proxy settings from the environment."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 30.0)),
+        headers=headers,
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        trust_env=not is_loopback(base_url),
+        follow_redirects=True,
+    )
+
+
+@asynccontextmanager
+async def open_stream(
+    client: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    *,
+    headers: dict[str, str] | None = None,
+    secrets: Iterable[str | None] = (),
+) -> AsyncIterator[httpx.Response]:
+    """POST ``payload`` as JSON and yield the streaming response when its status is 2xx.
+
+    Transport errors anywhere inside the block (including while the caller reads the body)
+    become RetryableError; HTTP errors become RetryableError or ModelError by status."""
+    endpoint = public_url(url)
+    secrets = list(secrets)
+    try:
+        async with client.stream("POST", url, json=payload, headers=headers) as response:
+            if response.status_code >= 400:
+                body = await response.aread()
+                message = redact(server_message(body), secrets)
+                status = response.status_code
+                if is_retryable_status(status):
+                    retry_after = parse_retry_after(response.headers.get("retry-after"))
+                    raise RetryableError(f"HTTP {status}: {message}", status=status, retry_after=retry_after)
+                hint = _HINTS.get(status)
+                raise ModelError(
+                    f"the server refused the request: {message}" + (f" ({hint})" if hint else ""),
+                    endpoint=endpoint,
+                    status=status,
+                )
+            yield response
+    except httpx.UnsupportedProtocol:
+        raise ModelError("the base URL must start with http:// or https://", endpoint=endpoint) from None
+    except httpx.TimeoutException as exc:
+        raise RetryableError(f"timed out ({type(exc).__name__})") from None
+    except httpx.TransportError as exc:
+        detail = redact(str(exc), secrets) or type(exc).__name__
+        raise RetryableError(f"connection failed: {detail}") from None
+    except httpx.InvalidURL as exc:
+        raise ModelError(f"invalid URL: {exc}", endpoint=endpoint) from None
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    return "text/event-stream" in response.headers.get("content-type", "")
+
+
+async def read_json_body(response: httpx.Response) -> Any:
+    """The whole body of a non-streaming response as JSON; RetryableError when it is not JSON."""
+    body = await response.aread()
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise RetryableError(
+            f"the server sent a body that is not JSON: {clip(body.decode('utf-8', 'replace'), 200)!r}"
+        ) from None

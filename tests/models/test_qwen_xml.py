@@ -1,0 +1,731 @@
+"""The Qwen3-Coder XML protocol: rendering, tolerant parsing, streaming, and the model wrapper."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+
+import pytest
+
+from swerve.models.base import Message, ModelTurn, Sampling, TextCallback, ToolCall, ToolSpec, Usage
+from swerve.models.qwen_xml import (
+    QwenXMLModel,
+    StreamParser,
+    parse_reply,
+    parse_tool_calls,
+    render_call,
+    render_history,
+    render_tools_prompt,
+)
+
+READ = ToolSpec(
+    "read_file",
+    "Read a file.\n",
+    {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string", "description": "Absolute path."},
+            "offset": {"type": "integer"},
+            "limit": {"type": ["integer", "null"]},
+        },
+        "required": ["path"],
+    },
+)
+WRITE = ToolSpec(
+    "write_file",
+    "Write a file.",
+    {
+        "type": "object",
+        "properties": {"path": {"type": "string"}, "content": {"type": "string"}},
+        "required": ["path", "content"],
+        "additionalProperties": False,
+    },
+)
+SHELL = ToolSpec(
+    "run_shell_command",
+    "Run a command.",
+    {
+        "type": "object",
+        "properties": {
+            "command": {"type": "string"},
+            "is_background": {"type": "boolean"},
+            "mode": {"type": "string", "enum": ["fg", "bg"]},
+        },
+        "required": ["command"],
+    },
+)
+TODO = ToolSpec(
+    "todo_write",
+    "Replace the todo list.",
+    {
+        "type": "object",
+        "properties": {
+            "todos": {"type": "array", "items": {"type": "object"}},
+            "options": {"type": "object"},
+            "ratio": {"type": "number"},
+        },
+    },
+)
+TOOLS = [READ, WRITE, SHELL, TODO]
+CALL_ID = re.compile(r"^call_[0-9a-f]{24}$")
+
+
+def call_xml(name: str, **params: str) -> str:
+    body = "".join(f"<parameter={k}>\n{v}\n</parameter>\n" for k, v in params.items())
+    return f"<tool_call>\n<function={name}>\n{body}</function>\n</tool_call>"
+
+
+def summary(calls: list[ToolCall]) -> list[tuple]:
+    return [(c.name, c.arguments, c.error) for c in calls]
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def test_tools_prompt_shape() -> None:
+    prompt = render_tools_prompt([READ, SHELL, WRITE])
+    assert prompt.startswith(
+        "# Tools\n\nYou have access to the following functions:\n\n<tools>\n<function>\n"
+    )
+    assert "<name>read_file</name>\n<description>Read a file.</description>\n<parameters>\n" in prompt
+    assert (
+        "<parameter>\n<name>path</name>\n<type>string</type>\n<description>Absolute path.</description>\n"
+        "</parameter>" in prompt
+    )
+    assert '<parameter>\n<name>limit</name>\n<type>["integer", "null"]</type>\n</parameter>' in prompt
+    assert '<enum>["fg", "bg"]</enum>' in prompt
+    assert '<required>["path"]</required>\n</parameters>\n</function>' in prompt
+    assert "<additionalProperties>false</additionalProperties>" in prompt
+    assert prompt.count("<function>") == 3
+    _, instructions = prompt.split("</tools>")
+    assert (
+        "<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n"
+        in instructions
+    )
+    assert "<IMPORTANT>" in instructions and "</IMPORTANT>" in instructions
+    assert "required parameter" in instructions
+
+
+def test_tools_prompt_example_parses_as_a_call() -> None:
+    instructions = render_tools_prompt([READ]).split("</tools>")[1]
+    _, calls = parse_tool_calls(instructions.split("<IMPORTANT>")[0], [])
+    assert summary(calls) == [
+        (
+            "example_function_name",
+            {"example_parameter_1": "value_1", "example_parameter_2": "A value may run over\nseveral lines"},
+            None,
+        )
+    ]
+
+
+def test_render_history_appends_tools_to_system_and_converts_calls_and_results() -> None:
+    history: list[Message] = [
+        {"role": "system", "content": "You are swerve."},
+        {"role": "user", "content": "Fix it."},
+        {
+            "role": "assistant",
+            "content": "  Looking first.  ",
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "read_file", "arguments": {"path": "/a"}},
+                },
+                {
+                    "id": "c2",
+                    "type": "function",
+                    "function": {
+                        "name": "todo_write",
+                        "arguments": {"todos": [{"id": "1"}], "options": {"x": True}, "ratio": 0.5},
+                    },
+                },
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "name": "read_file", "content": "line 1"},
+        {"role": "tool", "tool_call_id": "c2", "name": "todo_write", "content": "ok"},
+        {"role": "user", "content": "Go on."},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{"id": "c3", "function": {"name": "x", "arguments": "{}"}}],
+        },
+        {"role": "tool", "tool_call_id": "c3", "name": "x", "content": "done"},
+    ]
+    before = copy.deepcopy(history)
+    out = render_history(history, [READ], system_suffix="Extra rule.")
+    assert history == before
+    assert [m["role"] for m in out] == ["system", "user", "assistant", "user", "user", "assistant", "user"]
+    system = out[0]["content"]
+    assert system.startswith("You are swerve.\n\n# Tools\n")
+    assert system.endswith("</IMPORTANT>\n\nExtra rule.")
+    assert out[2] == {
+        "role": "assistant",
+        "content": "Looking first.\n"
+        "<tool_call>\n<function=read_file>\n<parameter=path>\n/a\n</parameter>\n</function>\n</tool_call>\n"
+        "<tool_call>\n<function=todo_write>\n"
+        '<parameter=todos>\n[{"id": "1"}]\n</parameter>\n'
+        '<parameter=options>\n{"x": true}\n</parameter>\n'
+        "<parameter=ratio>\n0.5\n</parameter>\n"
+        "</function>\n</tool_call>",
+    }
+    assert out[3] == {
+        "role": "user",
+        "content": "<tool_response>\nline 1\n</tool_response>\n<tool_response>\nok\n</tool_response>",
+    }
+    assert out[5]["content"] == "<tool_call>\n<function=x>\n</function>\n</tool_call>"
+    assert out[6]["content"] == "<tool_response>\ndone\n</tool_response>"
+    assert all(set(m) == {"role", "content"} for m in out)
+
+
+def test_render_history_creates_a_system_message_and_skips_it_without_tools() -> None:
+    out = render_history([{"role": "user", "content": "hi"}], [WRITE])
+    assert out[0]["role"] == "system" and out[0]["content"].startswith("# Tools")
+    assert out[1] == {"role": "user", "content": "hi"}
+    assert render_history([{"role": "user", "content": "hi"}], []) == [{"role": "user", "content": "hi"}]
+
+
+def test_render_history_flattens_content_parts() -> None:
+    out = render_history(
+        [
+            {
+                "role": "tool",
+                "tool_call_id": "a",
+                "content": [{"type": "text", "text": "one"}, {"type": "text", "text": "two"}],
+            }
+        ],
+        [],
+    )
+    assert out == [{"role": "user", "content": "<tool_response>\none\ntwo\n</tool_response>"}]
+
+
+def test_round_trip_history_to_text_and_back() -> None:
+    calls = [
+        ToolCall("c1", "write_file", {"path": "/t/a.py", "content": "def f():\n    return '<x>'\n"}),
+        ToolCall("c2", "write_file", {"path": "/t/empty", "content": ""}),
+        ToolCall("c3", "write_file", {"path": "/t/nl", "content": "\n\nleading and trailing\n\n"}),
+        ToolCall("c4", "run_shell_command", {"command": "ls -la | grep '\"x\"'", "is_background": False}),
+        ToolCall("c5", "todo_write", {"todos": [{"id": "1", "s": "日本"}], "options": {}, "ratio": 2.5}),
+        ToolCall("c6", "read_file", {"path": "/p", "offset": 10, "limit": None}),
+        ToolCall(
+            "c7",
+            "write_file",
+            {"path": "/doc.md", "content": "Use </parameter> to close.\n" + call_xml("x", a="1")},
+        ),
+    ]
+    turn = ModelTurn(text="I will do several things.", tool_calls=calls)
+    rendered = render_history([turn.message()], TOOLS)
+    content, parsed = parse_tool_calls(rendered[-1]["content"], TOOLS)
+    assert content == "I will do several things."
+    assert [(c.name, c.arguments) for c in parsed] == [(c.name, c.arguments) for c in calls]
+    assert all(c.error is None and CALL_ID.match(c.id) for c in parsed)
+
+
+# ---------------------------------------------------------------- parsing: the rules
+
+
+def test_plain_text_is_all_content() -> None:
+    assert parse_tool_calls("Just an answer.\n", TOOLS) == ("Just an answer.", [])
+
+
+def test_well_formed_call_with_text_before_and_after() -> None:
+    text = "Let me read it.\n\n" + call_xml("read_file", path="/a.py", offset="3") + "\nAfter text. "
+    content, calls = parse_tool_calls(text, TOOLS)
+    assert content == "Let me read it.\n\nAfter text."
+    assert summary(calls) == [("read_file", {"path": "/a.py", "offset": 3}, None)]
+    assert CALL_ID.match(calls[0].id)
+
+
+def test_parallel_calls_keep_order_and_get_distinct_ids() -> None:
+    text = (
+        call_xml("read_file", path="/a")
+        + "\n"
+        + call_xml("read_file", path="/b")
+        + call_xml("read_file", path="/c")
+    )
+    _, calls = parse_tool_calls(text, TOOLS)
+    assert [c.arguments["path"] for c in calls] == ["/a", "/b", "/c"]
+    assert len({c.id for c in calls}) == 3
+
+
+def test_unclosed_last_block_is_accepted_but_marked_incomplete() -> None:
+    text = "<tool_call>\n<function=read_file>\n<parameter=path>\n/a.py\n</parameter>\n"
+    result = parse_reply(text, TOOLS)
+    assert summary(result.calls) == [("read_file", {"path": "/a.py"}, None)]
+    assert result.complete is False
+    cut_in_value = parse_reply("<tool_call>\n<function=write_file>\n<parameter=content>\nhalf a fi", TOOLS)
+    assert summary(cut_in_value.calls) == [("write_file", {"content": "half a fi"}, None)]
+    assert cut_in_value.complete is False
+    assert parse_reply(call_xml("read_file", path="/a"), TOOLS).complete is True
+
+
+def test_missing_parameter_close_ends_at_next_parameter_function_or_end() -> None:
+    text = (
+        "<tool_call>\n<function=write_file>\n<parameter=path>\n/a\n<parameter=content>\nbody\n"
+        "</function>\n</tool_call>"
+    )
+    assert summary(parse_tool_calls(text, TOOLS)[1]) == [
+        ("write_file", {"path": "/a", "content": "body"}, None)
+    ]
+    at_end = "<tool_call>\n<function=read_file>\n<parameter=path>\n/a\n"
+    assert summary(parse_tool_calls(at_end, TOOLS)[1]) == [("read_file", {"path": "/a"}, None)]
+    inline = "<function=read_file><parameter=path>/a</function></tool_call>"
+    assert summary(parse_tool_calls(inline, TOOLS)[1]) == [("read_file", {"path": "/a"}, None)]
+
+
+def test_missing_wrapper_bare_function() -> None:
+    text = "Reading.\n<function=read_file>\n<parameter=path>\n/x\n</parameter>\n</function>\nDone."
+    content, calls = parse_tool_calls(text, TOOLS)
+    assert content == "Reading.\n\nDone."
+    assert summary(calls) == [("read_file", {"path": "/x"}, None)]
+    # a stray </tool_call> after a bare function belongs to it
+    content, calls = parse_tool_calls(
+        "<function=read_file>\n<parameter=path>\n/x\n</parameter>\n</function>\n</tool_call>", TOOLS
+    )
+    assert content == "" and len(calls) == 1
+
+
+def test_exactly_one_newline_is_stripped_at_each_end() -> None:
+    text = "<tool_call>\n<function=write_file>\n<parameter=content>\n\n  body  \n\n</parameter>\n</function>\n</tool_call>"
+    assert parse_tool_calls(text, TOOLS)[1][0].arguments == {"content": "\n  body  \n"}
+    inline = "<tool_call><function=write_file><parameter=content>  x  </parameter></function></tool_call>"
+    assert parse_tool_calls(inline, TOOLS)[1][0].arguments == {"content": "  x  "}
+    crlf = "<tool_call>\r\n<function=write_file>\r\n<parameter=content>\r\na\r\nb\r\n</parameter>\r\n</function>\r\n</tool_call>"
+    assert parse_tool_calls(crlf, TOOLS)[1][0].arguments == {"content": "a\r\nb"}
+
+
+def test_type_conversion_by_schema() -> None:
+    text = (
+        call_xml("read_file", path="007", offset="12", limit="null")
+        + call_xml("run_shell_command", command="true", is_background="True")
+        + call_xml("todo_write", todos="[{'id': '1', 'done': False}]", options='{"a": 1}', ratio="3.0")
+        + call_xml("read_file", offset="twelve")
+    )
+    _, calls = parse_tool_calls(text, TOOLS)
+    assert [c.arguments for c in calls] == [
+        {"path": "007", "offset": 12, "limit": None},
+        {"command": "true", "is_background": True},
+        {"todos": [{"id": "1", "done": False}], "options": {"a": 1}, "ratio": 3},
+        {"offset": "twelve"},
+    ]
+
+
+def test_unknown_tool_is_returned_with_string_values() -> None:
+    _, calls = parse_tool_calls(call_xml("browse", url="http://x", n="5"), TOOLS)
+    assert summary(calls) == [("browse", {"url": "http://x", "n": "5"}, None)]
+
+
+@pytest.mark.parametrize("name", ["read file", 'read"file', "{x}", "a'b", "", "a\tb"])
+def test_bad_function_names_become_errors(name: str) -> None:
+    _, calls = parse_tool_calls(call_xml(name, path="/a"), TOOLS)
+    assert len(calls) == 1
+    assert calls[0].error
+
+
+def test_bad_parameter_names_and_duplicates_become_errors() -> None:
+    _, calls = parse_tool_calls(call_xml("read_file", **{"pa th": "/a"}), TOOLS)
+    assert calls[0].error and "invalid parameter name" in calls[0].error
+    dup = "<tool_call>\n<function=read_file>\n<parameter=path>\na\n</parameter>\n<parameter=path>\nb\n</parameter>\n</function>\n</tool_call>"
+    _, calls = parse_tool_calls(dup, TOOLS)
+    assert calls[0].error and "given twice" in calls[0].error
+
+
+def test_malformed_tags_become_errors_not_silence() -> None:
+    _, calls = parse_tool_calls(
+        "<tool_call>\n<function=read_file\n<parameter=path>\n/a\n</parameter>\n</function>\n</tool_call>",
+        TOOLS,
+    )
+    assert len(calls) == 1 and "malformed tag" in (calls[0].error or "")
+    _, calls = parse_tool_calls("<tool_call>\nread the file please\n</tool_call>", TOOLS)
+    assert len(calls) == 1 and "held no <function=NAME>" in (calls[0].error or "")
+    _, calls = parse_tool_calls(
+        "<tool_call>\n<function=read_file>\nplease read /a\n<parameter=path>\n/a\n</parameter>\n</function>\n</tool_call>",
+        TOOLS,
+    )
+    assert calls[0].arguments == {"path": "/a"}
+    assert "unexpected text inside <function=read_file>" in (calls[0].error or "")
+    _, calls = parse_tool_calls("<tool_call>\n<function=read_fi", TOOLS)
+    assert "cut off" in (calls[0].error or "")
+    _, calls = parse_tool_calls("Calling now.\n<tool_call>\n", TOOLS)
+    assert "ended right after <tool_call>" in (calls[0].error or "")
+
+
+def test_a_lone_tool_call_mention_in_prose_stays_content() -> None:
+    text = "The model emits <tool_call> when it wants a tool, then waits."
+    assert parse_tool_calls(text, TOOLS) == (text, [])
+
+
+def test_stray_closing_tags_are_dropped() -> None:
+    assert parse_tool_calls("Hello </tool_call>", TOOLS) == ("Hello", [])
+
+
+def test_junk_inside_wrapper_before_function_is_dropped() -> None:
+    text = "<tool_call>\nI will read it.\n<function=read_file>\n<parameter=path>\n/a\n</parameter>\n</function>\n</tool_call>"
+    assert summary(parse_tool_calls(text, TOOLS)[1]) == [("read_file", {"path": "/a"}, None)]
+
+
+def test_json_inside_tool_call_is_accepted() -> None:
+    text = 'Sure.\n<tool_call>\n{"name": "read_file", "arguments": {"path": "/a", "offset": 2}}\n</tool_call>'
+    content, calls = parse_tool_calls(text, TOOLS)
+    assert content == "Sure."
+    assert summary(calls) == [("read_file", {"path": "/a", "offset": 2}, None)]
+    text = "<tool_call>\n{'name': 'todo_write', 'arguments': {'todos': \"[{'id': 1}]\"}}\n</tool_call>"
+    assert summary(parse_tool_calls(text, TOOLS)[1]) == [("todo_write", {"todos": [{"id": 1}]}, None)]
+    bad = '<tool_call>\n{"name": "read_file", "arguments": {"path": \n</tool_call>\nafter'
+    content, calls = parse_tool_calls(bad, TOOLS)
+    assert content == "after"
+    assert len(calls) == 1 and "could not read the JSON tool call" in (calls[0].error or "")
+
+
+def test_json_arguments_inside_function_block() -> None:
+    text = '<tool_call>\n<function=read_file>\n{"path": "/a", "limit": 5}\n</function>\n</tool_call>'
+    assert summary(parse_tool_calls(text, TOOLS)[1]) == [("read_file", {"path": "/a", "limit": 5}, None)]
+
+
+def test_several_functions_in_one_wrapper() -> None:
+    text = "<tool_call>\n<function=read_file>\n<parameter=path>\n/a\n</parameter>\n</function>\n<function=read_file>\n<parameter=path>\n/b\n</parameter>\n</function>\n</tool_call>"
+    assert [c.arguments["path"] for c in parse_tool_calls(text, TOOLS)[1]] == ["/a", "/b"]
+
+
+# ---------------------------------------------------------------- fences and backticks
+
+
+@pytest.mark.parametrize("fence", ["```", "```xml", "~~~", "````", "   ```"])
+def test_fenced_examples_are_content_not_calls(fence: str) -> None:
+    close = fence.strip()[:4] if "````" in fence else fence.strip()[:3]
+    text = f"To read a file, write:\n\n{fence}\n{call_xml('read_file', path='/etc/passwd')}\n{close}\n\nThat is the format."
+    assert parse_tool_calls(text, TOOLS) == (text.strip(), [])
+
+
+def test_a_real_call_after_a_fenced_example_runs() -> None:
+    example = "```\n" + call_xml("read_file", path="/example") + "\n```\n"
+    text = "Format:\n" + example + "Now for real:\n" + call_xml("read_file", path="/real")
+    content, calls = parse_tool_calls(text, TOOLS)
+    assert [c.arguments["path"] for c in calls] == ["/real"]
+    assert content == ("Format:\n" + example + "Now for real:").strip()
+
+
+def test_fence_rules() -> None:
+    # a longer closing run closes; a shorter one or one with text after does not
+    text = "````\n```\n<function=read_file>\n````\n" + call_xml("read_file", path="/r")
+    assert [c.arguments for c in parse_tool_calls(text, TOOLS)[1]] == [{"path": "/r"}]
+    text = "```\n``` not a close\n" + call_xml("read_file", path="/r") + "\n```"
+    assert parse_tool_calls(text, TOOLS)[1] == []
+    # four spaces of indent is not a fence
+    text = "    ```\n" + call_xml("read_file", path="/r")
+    assert len(parse_tool_calls(text, TOOLS)[1]) == 1
+    # an unclosed fence runs to the end
+    text = "```\n" + call_xml("read_file", path="/r")
+    assert parse_tool_calls(text, TOOLS)[1] == []
+
+
+def test_inline_code_mentions_are_content() -> None:
+    text = "Calls start with `<tool_call>` and `<function=NAME>` tags, closed by `</function>`."
+    assert parse_tool_calls(text, TOOLS) == (text, [])
+
+
+# ---------------------------------------------------------------- tags inside values
+
+
+def test_tags_mid_line_in_a_value_do_not_end_it() -> None:
+    code = 'OPEN = "<parameter="\nCLOSE = "</parameter>"\nFN = "<function=x>"  # </function>\nTC = "</tool_call>"'
+    text = call_xml("write_file", path="/p.py", content=code)
+    assert summary(parse_tool_calls(text, TOOLS)[1]) == [
+        ("write_file", {"path": "/p.py", "content": code}, None)
+    ]
+
+
+def test_a_complete_example_call_inside_a_value_is_nested_text() -> None:
+    doc = "# Protocol\n\n" + call_xml("write_file", path="/inner", content="x") + "\n\nEnd of doc."
+    text = "Writing docs.\n" + call_xml("write_file", path="/doc.md", content=doc)
+    content, calls = parse_tool_calls(text, TOOLS)
+    assert content == "Writing docs."
+    assert summary(calls) == [("write_file", {"path": "/doc.md", "content": doc}, None)]
+
+
+def test_closing_tag_at_line_start_followed_by_text_is_value_text() -> None:
+    value = "before\n</parameter>\nstill the value"
+    text = call_xml("write_file", content=value, path="/a")
+    assert parse_tool_calls(text, TOOLS)[1][0].arguments == {"content": value, "path": "/a"}
+
+
+def test_a_value_holding_the_whole_tools_prompt_survives() -> None:
+    prompt = render_tools_prompt(TOOLS)
+    text = "Saving the prompt.\n" + render_call("write_file", {"path": "/prompt.txt", "content": prompt})
+    content, calls = parse_tool_calls(text, TOOLS)
+    assert content == "Saving the prompt."
+    assert summary(calls) == [("write_file", {"path": "/prompt.txt", "content": prompt}, None)]
+
+
+def test_whitespace_after_a_closing_tag_is_fine() -> None:
+    text = (
+        "<tool_call>\n<function=read_file>\n<parameter=path>\n/a\n</parameter>   \n</function> \n</tool_call>"
+    )
+    assert summary(parse_tool_calls(text, TOOLS)[1]) == [("read_file", {"path": "/a"}, None)]
+
+
+def test_undeclared_parameter_tag_at_line_start_is_value_text_when_balanced() -> None:
+    value = "<parameter=other>\nnested\n</parameter>"
+    text = call_xml("write_file", content=value, path="/a")
+    assert parse_tool_calls(text, TOOLS)[1][0].arguments == {"content": value, "path": "/a"}
+
+
+def test_unbalanced_nesting_falls_back_to_plain_closing() -> None:
+    value = "<function=half_open>\nno close here"
+    text = call_xml("write_file", content=value, path="/a") + "\nbye"
+    content, calls = parse_tool_calls(text, TOOLS)
+    assert calls[0].arguments == {"content": value, "path": "/a"}
+    assert content == "bye"
+
+
+def test_missing_closers_then_prose_falls_back_to_last_candidate() -> None:
+    text = "<function=read_file>\n<parameter=path>\n/a\n</parameter>\nThat should do it."
+    content, calls = parse_tool_calls(text, TOOLS)
+    assert summary(calls) == [("read_file", {"path": "/a"}, None)]
+    assert content == "That should do it."
+
+
+# ---------------------------------------------------------------- streaming
+
+STREAM_EXAMPLES = [
+    "Plain answer with no calls.\n\nTwo paragraphs.",
+    "  \n Let me check.\n\n" + call_xml("read_file", path="/a") + "\n",
+    "Intro `<tool_call>` inline.\n```\n"
+    + call_xml("read_file", path="/x")
+    + "\n```\nThen:\n"
+    + call_xml("read_file", path="/y")
+    + "\nbye",
+    "<function=read_file>\n<parameter=path>\n/bare\n</parameter>\n</function>",
+    'a < b and c <tool_cal d <functio\n````\n~~~\n````\n<tool_call>\n{"name": "read_file", "arguments": {}}\n</tool_call>',
+    "Text </tool_call> stray\n   ```py\n<function=x>\n   ```   \n"
+    + call_xml("write_file", path="/p", content="</parameter>\nx"),
+    "Dangling <tool_call> mention and more text after it.",
+    "ends with a partial <tool_ca",
+    "ends in a fence line ``",
+]
+
+
+def stream(text: str, cuts: list[int]) -> tuple[StreamParser, list[str]]:
+    parser = StreamParser(TOOLS)
+    pieces = []
+    last = 0
+    for cut in [*cuts, len(text)]:
+        pieces.append(parser.feed(text[last:cut]))
+        last = cut
+    return parser, pieces
+
+
+def check_stream(text: str, cuts: list[int]) -> None:
+    expected_content, expected_calls = parse_tool_calls(text, TOOLS)
+    parser, pieces = stream(text, cuts)
+    content, calls = parser.finish()
+    assert content == expected_content
+    assert summary(calls) == summary(expected_calls)
+    shown = "".join(pieces)
+    assert shown == parser.shown
+    assert content.startswith(shown)
+    assert shown + parser.unshown(content) == content
+    for markup in ("<tool_call>\n", "<function=read_file>", "</parameter>", "</tool_call>"):
+        if markup in shown:
+            assert markup in content  # only prose (e.g. fenced examples) may show tags
+
+
+@pytest.mark.parametrize("text", STREAM_EXAMPLES)
+def test_stream_every_single_split_point(text: str) -> None:
+    for cut in range(len(text) + 1):
+        check_stream(text, [cut])
+
+
+@pytest.mark.parametrize("text", STREAM_EXAMPLES)
+def test_stream_char_by_char_and_random_chunkings(text: str) -> None:
+    check_stream(text, list(range(1, len(text))))
+    rng = random.Random(1234)
+    for _ in range(40):
+        cuts = sorted(rng.sample(range(1, len(text)), k=min(len(text) - 1, rng.randint(1, 12))))
+        check_stream(text, cuts)
+
+
+def test_stream_shows_prose_before_the_call_as_it_arrives() -> None:
+    parser = StreamParser(TOOLS)
+    assert parser.feed("Hello") == "Hello"
+    assert parser.feed(" there \n") == " there"
+    assert parser.feed("<tool") == ""
+    assert parser.feed("_call>\n<function=read_file>") == ""
+    assert parser.feed("\nmore") == ""
+    assert parser.shown == "Hello there"
+
+
+def test_stream_holds_back_possible_tags_then_releases_them() -> None:
+    parser = StreamParser(TOOLS)
+    assert parser.feed("a <func") == "a"
+    assert parser.feed("tional style") == " <functional style"
+
+
+# ---------------------------------------------------------------- the model wrapper
+
+
+class ScriptedEndpoint:
+    """A stand-in for a raw chat endpoint: streams scripted replies in small chunks and records
+    the messages it was sent (a test double of the remote side, not of swerve code)."""
+
+    name = "scripted-qwen"
+    context_window = 32_768
+
+    def __init__(self, replies: list[tuple[str, str]], chunk: int = 3, stream_text: bool = True) -> None:
+        self.replies = list(replies)
+        self.chunk = chunk
+        self.stream_text = stream_text
+        self.received: list[tuple[list[Message], list[ToolSpec], Sampling | None]] = []
+        self.closed = False
+
+    async def complete(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        sampling: Sampling | None = None,
+        on_text: TextCallback | None = None,
+    ) -> ModelTurn:
+        self.received.append((messages, tools, sampling))
+        text, finish = self.replies.pop(0)
+        if on_text is not None and self.stream_text:
+            for i in range(0, len(text), self.chunk):
+                on_text(text[i : i + self.chunk])
+        return ModelTurn(text=text, usage=Usage(10, 5), finish_reason=finish)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_qwen_xml_model_turns_text_into_calls() -> None:
+    reply = "I'll read it.\n\n" + call_xml("read_file", path="/a.py", offset="2") + "\n"
+    inner = ScriptedEndpoint([(reply, "stop"), ("All done.", "stop")])
+    model = QwenXMLModel(inner)
+    assert model.name == "scripted-qwen" and model.context_window == 32_768
+    seen: list[str] = []
+    history: list[Message] = [{"role": "system", "content": "sys"}, {"role": "user", "content": "read a.py"}]
+    turn = await model.complete(history, TOOLS, sampling=Sampling(temperature=0.7), on_text=seen.append)
+    sent, sent_tools, sampling = inner.received[0]
+    assert sent_tools == [] and sampling == Sampling(temperature=0.7)
+    assert sent[0]["content"].startswith("sys\n\n# Tools")
+    assert turn.finish_reason == "tool_calls"
+    assert turn.text == "I'll read it."
+    assert "".join(seen) == "I'll read it."
+    assert summary(turn.tool_calls) == [("read_file", {"path": "/a.py", "offset": 2}, None)]
+    assert turn.usage == Usage(10, 5)
+
+    history += [turn.message(), {"role": "tool", "tool_call_id": turn.tool_calls[0].id, "content": "x = 1"}]
+    seen.clear()
+    final = await model.complete(history, TOOLS, on_text=seen.append)
+    sent = inner.received[1][0]
+    assert sent[2]["content"] == "I'll read it.\n" + call_xml("read_file", path="/a.py", offset="2")
+    assert sent[3] == {"role": "user", "content": "<tool_response>\nx = 1\n</tool_response>"}
+    assert (final.text, final.tool_calls, final.finish_reason) == ("All done.", [], "stop")
+    assert "".join(seen) == "All done."
+    await model.aclose()
+    assert inner.closed
+
+
+async def test_qwen_xml_model_flushes_prose_after_calls_and_unstreamed_text() -> None:
+    reply = "Before.\n" + call_xml("read_file", path="/a") + "\nAfter."
+    for stream_text in (True, False):
+        seen: list[str] = []
+        turn = await QwenXMLModel(ScriptedEndpoint([(reply, "stop")], stream_text=stream_text)).complete(
+            [{"role": "user", "content": "x"}], TOOLS, on_text=seen.append
+        )
+        assert turn.text == "Before.\n\nAfter."
+        assert "".join(seen) == turn.text
+
+
+async def test_qwen_xml_model_marks_a_call_cut_by_the_token_limit() -> None:
+    reply = (
+        "<tool_call>\n<function=write_file>\n<parameter=path>\n/a\n</parameter>\n<parameter=content>\nhalf"
+    )
+    turn = await QwenXMLModel(ScriptedEndpoint([(reply, "length")])).complete(
+        [{"role": "user", "content": "x"}], TOOLS
+    )
+    assert turn.finish_reason == "tool_calls"
+    assert turn.tool_calls[0].error and "output token limit" in turn.tool_calls[0].error
+    # the same text with a normal stop is accepted as the reference parsers do
+    turn = await QwenXMLModel(ScriptedEndpoint([(reply, "stop")])).complete(
+        [{"role": "user", "content": "x"}], TOOLS
+    )
+    assert turn.tool_calls[0].error is None
+
+
+def test_render_call_matches_history_rendering() -> None:
+    assert render_call("f", {"a": 1, "b": "x", "c": [1], "d": None, "e": True}) == (
+        "<tool_call>\n<function=f>\n<parameter=a>\n1\n</parameter>\n<parameter=b>\nx\n</parameter>\n"
+        "<parameter=c>\n[1]\n</parameter>\n<parameter=d>\nnull\n</parameter>\n<parameter=e>\ntrue\n</parameter>\n"
+        "</function>\n</tool_call>"
+    )
+    assert json.loads(render_call("f", {"c": {"k": "日本"}}).split("\n")[3]) == {"k": "日本"}
+
+
+# ---------------------------------------------------------------- end to end over a real server
+
+
+async def test_qwen_xml_model_over_a_loopback_openai_server() -> None:
+    from swerve.models.openai_chat import OpenAIChatModel
+    from swerve.testing.openai_server import OpenAIScriptServer
+
+    reply = "Let me look.\n\n" + call_xml("todo_write", todos="[{'id': '1', 'content': 'read'}]") + "\n"
+    script = [{"text": reply, "chunk_size": 4}, {"text": "All **done**.", "chunk_size": 2}]
+    with OpenAIScriptServer(script) as server:
+        model = QwenXMLModel(OpenAIChatModel("Qwen3-Coder-30B-A3B-Instruct", server.base_url, "k"))
+        seen: list[str] = []
+        history: list[Message] = [{"role": "user", "content": "plan it"}]
+        turn = await model.complete(history, TOOLS, on_text=seen.append)
+        assert turn.finish_reason == "tool_calls"
+        assert turn.text == "Let me look." == "".join(seen)
+        assert summary(turn.tool_calls) == [("todo_write", {"todos": [{"id": "1", "content": "read"}]}, None)]
+
+        history += [
+            turn.message(),
+            {"role": "tool", "tool_call_id": turn.tool_calls[0].id, "content": "saved"},
+        ]
+        final = await model.complete(history, TOOLS)
+        assert (final.text, final.tool_calls) == ("All **done**.", [])
+        await model.aclose()
+
+        first, second = (r.json for r in server.requests)
+        assert not first.get("tools")
+        assert first["messages"][0]["role"] == "system"
+        assert first["messages"][0]["content"].startswith("# Tools")
+        assert second["messages"][2]["content"].endswith(
+            '<parameter=todos>\n[{"id": "1", "content": "read"}]\n</parameter>\n</function>\n</tool_call>'
+        )
+        assert second["messages"][3] == {
+            "role": "user",
+            "content": "<tool_response>\nsaved\n</tool_response>",
+        }
+        assert all(isinstance(m["content"], str) for m in second["messages"])
+
+
+async def test_generated_malformed_replies_over_a_loopback_server() -> None:
+    from swerve.models.openai_chat import OpenAIChatModel
+    from swerve.testing.malformed import DEFAULT_TOOLS, generate_malformed_calls
+    from swerve.testing.openai_server import OpenAIScriptServer
+
+    # U+2028/U+2029/U+0085 are left out here: they reach the client unescaped inside SSE data,
+    # and splitting SSE lines on them is a transport matter (swerve.models.sse), not this codec's.
+    cases = [
+        c
+        for c in generate_malformed_calls(84, seed=5)
+        if c["xml"] and len(c["xml"]) < 20_000 and not set(c["xml"]) & {"\u2028", "\u2029", "\x85"}
+    ]
+    assert len(cases) > 60
+    script = [{"text": c["xml"], "chunk_size": 7} for c in cases]
+    with OpenAIScriptServer(script) as server:
+        model = QwenXMLModel(OpenAIChatModel("qwen3-coder", server.base_url, "k"))
+        for case in cases:
+            turn = await model.complete([{"role": "user", "content": "go"}], DEFAULT_TOOLS)
+            assert (turn.text, summary(turn.tool_calls)) == _parsed_summary(case["xml"], DEFAULT_TOOLS)
+            assert turn.finish_reason == ("tool_calls" if turn.tool_calls else "stop")
+        await model.aclose()
+
+
+def _parsed_summary(text: str, tools: list[ToolSpec]) -> tuple[str, list[tuple]]:
+    content, calls = parse_tool_calls(text, tools)
+    return content, summary(calls)
