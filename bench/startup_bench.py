@@ -86,7 +86,9 @@ def mini_venv() -> Path | None:
         OUT.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         proc = subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "-q", "mini-swe-agent"], capture_output=True, text=True
+            [str(venv / "bin" / "pip"), "install", "-q", "mini-swe-agent", "mcp"],
+            capture_output=True,
+            text=True,
         )
         if proc.returncode:
             print(f"mini-swe-agent could not be installed: {proc.stderr.strip()[-300:]}", file=sys.stderr)
@@ -133,7 +135,10 @@ def main() -> int:
             def mini_env(url: str) -> dict[str, str]:
                 e = clean_env(url, home)
                 e.update(
-                    MSWEA_CONFIGURED="true", MSWEA_COST_TRACKING="ignore_errors", MSWEA_SILENT_STARTUP="1"
+                    MSWEA_CONFIGURED="true",
+                    MSWEA_COST_TRACKING="ignore_errors",
+                    MSWEA_SILENT_STARTUP="1",
+                    LITELLM_LOCAL_MODEL_COST_MAP="True",
                 )
                 return e
 

@@ -65,6 +65,15 @@ async def test_text_streams_in_pieces_and_request_is_well_formed(openai_server):
     assert [t["function"]["name"] for t in body["tools"]] == ["read_file", "run_shell_command"]
 
 
+async def test_unicode_line_separators_inside_data_do_not_break_the_stream(openai_server):
+    text = "a\u2028b\u2029c\x85d"
+    srv = openai_server([{"text": text, "chunk_size": 2}])
+    model = model_for(srv)
+    turn, _ = await run(model)
+    assert turn.text == text
+    assert model.retries == []
+
+
 async def test_no_tools_field_when_no_tools(openai_server):
     srv = openai_server([{"text": "ok"}])
     await run(model_for(srv), tools=[])
@@ -443,29 +452,18 @@ def test_server_runs_as_a_process_and_logs_requests(tmp_path):
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"steps": [{"text": "from a process"}]}))
     log = tmp_path / "requests.jsonl"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "swerve.testing.openai_server",
-            "--script",
-            str(script),
-            "--requests-log",
-            str(log),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline().strip()
-        assert line.startswith("READY http://127.0.0.1:") and line.endswith("/v1")
-        model = OpenAIChatModel("m", line.split()[1], KEY, retry_policy=FAST)
-        first = asyncio.run(model.complete(USER, []))
-        second = asyncio.run(model.complete(USER, []))
-        assert (first.text, second.text) == ("from a process", "done")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    command = [sys.executable, "-m", "swerve.testing.openai_server", "--script", str(script)]
+    with subprocess.Popen([*command, "--requests-log", str(log)], stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            line = proc.stdout.readline().strip()
+            assert line.startswith("READY http://127.0.0.1:") and line.endswith("/v1")
+            model = OpenAIChatModel("m", line.split()[1], KEY, retry_policy=FAST)
+            first = asyncio.run(model.complete(USER, []))
+            second = asyncio.run(model.complete(USER, []))
+            assert (first.text, second.text) == ("from a process", "done")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
     entries = [json.loads(x) for x in log.read_text().splitlines()]
     assert len(entries) == 2
     assert entries[0]["path"] == "/v1/chat/completions" and entries[0]["json"]["messages"] == USER
@@ -482,3 +480,32 @@ def test_server_cli_rejects_a_bad_script(tmp_path):
         timeout=30,
     )
     assert result.returncode == 2 and "cannot use script" in result.stderr
+
+
+async def test_a_web_page_instead_of_an_api_fails_at_once():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b"<html><body>Welcome</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        model = OpenAIChatModel("m", f"http://127.0.0.1:{httpd.server_address[1]}", KEY, retry_policy=FAST)
+        with pytest.raises(ModelError, match="check the base URL"):
+            await run(model)
+        assert model.retries == []
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -8,19 +8,18 @@ become one user message of ``tool_result`` blocks.
 
 from __future__ import annotations
 
-import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from swerve import __version__
 from swerve.models.base import Message, ModelError, ModelTurn, Sampling, TextCallback, ToolSpec, Usage
-from swerve.models.retry import Retry, RetryableError, RetryPolicy, with_retries
+from swerve.models.retry import Retry, RetryableError, RetryPolicy
 from swerve.models.sse import (
+    HTTPModelBase,
+    body_lines,
     iter_sse,
-    make_client,
     open_stream,
     parse_json_data,
     public_url,
@@ -164,7 +163,7 @@ class _ToolBlock:
     parts: list[str] = field(default_factory=list)
 
 
-class AnthropicMessagesModel:
+class AnthropicMessagesModel(HTTPModelBase):
     """A model behind an Anthropic Messages endpoint."""
 
     def __init__(
@@ -180,7 +179,7 @@ class AnthropicMessagesModel:
         max_retries: int | None = None,
         extra_headers: dict[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
-        on_retry: Any = None,
+        on_retry: Callable[[Retry], None] | None = None,
     ) -> None:
         self.name = name
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -193,12 +192,7 @@ class AnthropicMessagesModel:
         self.context_window = context_window
         self.sampling = sampling or Sampling()
         self.timeout = timeout
-        policy = retry_policy or RetryPolicy.from_env()
-        if max_retries is not None:
-            policy = RetryPolicy(max_retries + 1, policy.base_delay, policy.max_delay, policy.max_retry_after)
-        self.retry_policy = policy
-        self.retries: list[Retry] = []
-        self.on_retry = on_retry
+        self._init_http(retry_policy, max_retries, on_retry)
         self._secrets = [api_key, auth_token]
         self._headers = {
             "anthropic-version": ANTHROPIC_VERSION,
@@ -210,15 +204,9 @@ class AnthropicMessagesModel:
         if auth_token:
             self._headers["Authorization"] = f"Bearer {auth_token}"
         self._headers.update(extra_headers or {})
-        self._client: httpx.AsyncClient | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"AnthropicMessagesModel({self.name!r}, {self.endpoint!r})"
-
-    @property
-    def retry_delays(self) -> list[float]:
-        return [r.delay for r in self.retries]
 
     def payload(
         self, messages: list[Message], tools: list[ToolSpec], sampling: Sampling | None
@@ -253,24 +241,7 @@ class AnthropicMessagesModel:
     ) -> ModelTurn:
         body = self.payload(messages, tools, sampling)
         display = Display(on_text)
-        return await with_retries(
-            self.retry_policy,
-            lambda _n: self._attempt(body, tools, display),
-            endpoint=self.endpoint,
-            on_retry=self._record_retry,
-        )
-
-    def _record_retry(self, retry: Retry) -> None:
-        self.retries.append(retry)
-        if self.on_retry is not None:
-            self.on_retry(retry)
-
-    def _http(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop or self._client.is_closed:
-            self._client = make_client(self.base_url, self.timeout, self._headers)
-            self._client_loop = loop
-        return self._client
+        return await self._with_retries(lambda _n: self._attempt(body, tools, display))
 
     async def _attempt(self, body: dict[str, Any], tools: list[ToolSpec], display: Display) -> ModelTurn:
         state = _MessageState(AttemptText(display, tools), self.endpoint, self._secrets)
@@ -278,7 +249,7 @@ class AnthropicMessagesModel:
             if "text/event-stream" not in response.headers.get("content-type", ""):
                 state.apply_message(await read_json_body(response))
                 return state.turn(tools)
-            async for event in iter_sse(response.aiter_lines()):
+            async for event in iter_sse(body_lines(response.aiter_text())):
                 for data in parse_json_data(event.data):
                     state.apply_event(event.event, data)
                 if state.done:
@@ -286,11 +257,6 @@ class AnthropicMessagesModel:
         if not state.done and state.stop_reason is None:
             raise RetryableError("the stream ended before the message was complete")
         return state.turn(tools)
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and self._client_loop is asyncio.get_running_loop():
-            await client.aclose()
 
 
 class _MessageState:

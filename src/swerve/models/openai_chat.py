@@ -8,12 +8,10 @@ the same index. Calls a server left in the text as Qwen3-Coder XML are recovered
 
 from __future__ import annotations
 
-import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
 
 from swerve import __version__
 from swerve.models.base import (
@@ -26,10 +24,11 @@ from swerve.models.base import (
     ToolSpec,
     Usage,
 )
-from swerve.models.retry import Retry, RetryableError, RetryPolicy, with_retries
+from swerve.models.retry import Retry, RetryableError, RetryPolicy
 from swerve.models.sse import (
+    HTTPModelBase,
+    body_lines,
     iter_sse,
-    make_client,
     open_stream,
     parse_json_data,
     public_url,
@@ -177,7 +176,7 @@ class ToolCallAccumulator:
         return out
 
 
-class OpenAIChatModel:
+class OpenAIChatModel(HTTPModelBase):
     """A model behind ``POST {base_url}/chat/completions``."""
 
     def __init__(
@@ -191,7 +190,7 @@ class OpenAIChatModel:
         max_retries: int | None = None,
         extra_headers: dict[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
-        on_retry: Any = None,
+        on_retry: Callable[[Retry], None] | None = None,
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
@@ -202,26 +201,15 @@ class OpenAIChatModel:
         self.context_window = context_window
         self.sampling = sampling or Sampling()
         self.timeout = timeout
-        policy = retry_policy or RetryPolicy.from_env()
-        if max_retries is not None:
-            policy = RetryPolicy(max_retries + 1, policy.base_delay, policy.max_delay, policy.max_retry_after)
-        self.retry_policy = policy
-        self.retries: list[Retry] = []  # every retry this model scheduled, for inspection and logs
-        self.on_retry = on_retry
+        self._init_http(retry_policy, max_retries, on_retry)
         self._api_key = api_key
         self._headers = {"Accept": "text/event-stream", "User-Agent": f"swerve/{__version__}"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._headers.update(extra_headers or {})
-        self._client: httpx.AsyncClient | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"OpenAIChatModel({self.name!r}, {self.endpoint!r})"
-
-    @property
-    def retry_delays(self) -> list[float]:
-        return [r.delay for r in self.retries]
 
     def payload(
         self, messages: list[Message], tools: list[ToolSpec], sampling: Sampling | None
@@ -248,24 +236,7 @@ class OpenAIChatModel:
     ) -> ModelTurn:
         body = self.payload(messages, tools, sampling)
         display = Display(on_text)
-        return await with_retries(
-            self.retry_policy,
-            lambda _n: self._attempt(body, tools, display),
-            endpoint=self.endpoint,
-            on_retry=self._record_retry,
-        )
-
-    def _record_retry(self, retry: Retry) -> None:
-        self.retries.append(retry)
-        if self.on_retry is not None:
-            self.on_retry(retry)
-
-    def _http(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop or self._client.is_closed:
-            self._client = make_client(self.base_url, self.timeout, self._headers)
-            self._client_loop = loop
-        return self._client
+        return await self._with_retries(lambda _n: self._attempt(body, tools, display))
 
     async def _attempt(self, body: dict[str, Any], tools: list[ToolSpec], display: Display) -> ModelTurn:
         state = _TurnState(AttemptText(display, tools))
@@ -273,7 +244,7 @@ class OpenAIChatModel:
             if "text/event-stream" not in response.headers.get("content-type", ""):
                 state.apply_completion(await read_json_body(response), self.endpoint)
                 return state.turn(tools)
-            async for event in iter_sse(response.aiter_lines()):
+            async for event in iter_sse(body_lines(response.aiter_text())):
                 if event.data.strip() == "[DONE]":
                     state.done = True
                     break
@@ -282,11 +253,6 @@ class OpenAIChatModel:
         if not state.done and state.finish is None:
             raise RetryableError("the stream ended before the turn was complete")
         return state.turn(tools)
-
-    async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and self._client_loop is asyncio.get_running_loop():
-            await client.aclose()
 
 
 class _TurnState:

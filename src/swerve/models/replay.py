@@ -38,6 +38,8 @@ def load_turns(source: str | Path | list[Any] | dict[str, Any]) -> list[dict[str
             data: Any = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise ValueError(f"{path} is nested too deeply") from None
         where = str(path)
     else:
         data, where = source, "replay script"
@@ -64,7 +66,10 @@ def _jsonl_messages(text: str) -> list[Message]:
             continue
         try:
             entry = json.loads(line)
-        except json.JSONDecodeError:  # a torn line (the session was cut off while writing): skip it
+        except (
+            json.JSONDecodeError,
+            RecursionError,
+        ):  # a torn line (the session was cut off while writing): skip it
             continue
         if (
             isinstance(entry, dict)

@@ -8,8 +8,9 @@ errors as ``RetryableError`` or ``ModelError`` by status. Messages never contain
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,14 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from swerve.models.base import ModelError
-from swerve.models.retry import RetryableError, is_retryable_status, parse_retry_after
+from swerve.models.retry import (
+    Retry,
+    RetryableError,
+    RetryPolicy,
+    is_retryable_status,
+    parse_retry_after,
+    with_retries,
+)
 
 ERROR_SNIPPET_CHARS = 500
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -28,6 +36,19 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 class SSEEvent:
     event: str
     data: str
+
+
+async def body_lines(chunks: AsyncIterator[str]) -> AsyncIterator[str]:
+    """Lines of a streamed body split on ``\n`` only. (httpx's ``aiter_lines`` also splits on
+    U+2028, U+2029 and U+0085, which servers send unescaped inside JSON data.)"""
+    pending = ""
+    async for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line
+    if pending:
+        yield pending
 
 
 async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
@@ -61,12 +82,12 @@ def parse_json_data(data: str) -> list[Any]:
     Raises RetryableError when the data is not JSON."""
     try:
         return [json.loads(data)]
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     if "\n" in data:
         try:
             return [json.loads(part) for part in data.split("\n") if part.strip()]
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     raise RetryableError(f"the server sent a malformed stream chunk: {clip(data, 200)!r}")
 
@@ -109,7 +130,7 @@ def server_message(body: bytes) -> str:
     text = body.decode("utf-8", errors="replace")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return clip(text) or "(empty body)"
     return clip(_find_message(data) or text) or "(empty body)"
 
@@ -197,9 +218,69 @@ def is_event_stream(response: httpx.Response) -> bool:
 async def read_json_body(response: httpx.Response) -> Any:
     """The whole body of a non-streaming response as JSON; RetryableError when it is not JSON."""
     body = await response.aread()
+    if "html" in response.headers.get("content-type", ""):
+        raise ModelError(
+            "the endpoint answered with a web page, not an API response (check the base URL)",
+            endpoint=public_url(str(response.request.url)),
+            status=response.status_code,
+        )
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise RetryableError(
             f"the server sent a body that is not JSON: {clip(body.decode('utf-8', 'replace'), 200)!r}"
         ) from None
+
+
+class HTTPModelBase:
+    """What the HTTP providers share: one client per event loop, the retry policy, and a record
+    of the retries made (``retries``, ``retry_delays``) for inspection and logs."""
+
+    base_url: str
+    endpoint: str
+    timeout: float
+    _headers: dict[str, str]
+
+    def _init_http(
+        self,
+        retry_policy: RetryPolicy | None,
+        max_retries: int | None,
+        on_retry: Callable[[Retry], None] | None,
+    ) -> None:
+        policy = retry_policy or RetryPolicy.from_env()
+        if max_retries is not None:
+            policy = RetryPolicy(
+                max(1, max_retries + 1), policy.base_delay, policy.max_delay, policy.max_retry_after
+            )
+        self.retry_policy = policy
+        self.retries: list[Retry] = []
+        self.on_retry = on_retry
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def retry_delays(self) -> list[float]:
+        return [r.delay for r in self.retries]
+
+    async def _with_retries(self, attempt: Callable[[int], Awaitable[Any]]) -> Any:
+        return await with_retries(
+            self.retry_policy, attempt, endpoint=self.endpoint, on_retry=self._record_retry
+        )
+
+    def _record_retry(self, retry: Retry) -> None:
+        self.retries.append(retry)
+        if self.on_retry is not None:
+            self.on_retry(retry)
+
+    def _http(self) -> httpx.AsyncClient:
+        """The client for the running event loop (a client cannot move between loops)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop or self._client.is_closed:
+            self._client = make_client(self.base_url, self.timeout, self._headers)
+            self._client_loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._client_loop is asyncio.get_running_loop():
+            await client.aclose()

@@ -160,4 +160,7 @@ def arguments_json(arguments: Any) -> str:
     """Arguments as the JSON text the OpenAI wire format wants."""
     if isinstance(arguments, str):
         return arguments
-    return json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+    try:
+        return json.dumps(arguments if arguments is not None else {}, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):  # circular or absurdly deep: send what can be sent
+        return "{}"

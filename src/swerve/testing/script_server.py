@@ -232,7 +232,7 @@ def _make_handler(server: ScriptServer) -> type[BaseHTTPRequestHandler]:
             body = self._read_body()
             try:
                 parsed: Any = json.loads(body) if body else None
-            except ValueError:
+            except (ValueError, RecursionError):
                 parsed = None
             server.record(RecordedRequest(arrived, "POST", self.path, self._headers(), body, parsed))
             if self.path.split("?")[0] not in server.completion_paths:
