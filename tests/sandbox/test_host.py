@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -232,6 +233,22 @@ async def test_diff_includes_untracked_files_and_leaves_the_index_alone(tmp_path
 
 
 @needs_git
+async def test_diff_sees_a_same_size_edit_made_right_after_the_commit(tmp_path: Path):
+    # the racy-git case: same size, same second as the index, diff taken in a later second;
+    # stat data alone cannot tell
+    for attempt in range(2):
+        repo = tmp_path / f"r{attempt}"
+        repo.mkdir()
+        git(repo, "init", "-q")
+        (repo / "calc.py").write_text("return a - b\n")
+        git(repo, "add", ".")
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+        (repo / "calc.py").write_text("return a + b\n")
+        await asyncio.sleep(1.05 - time.time() % 1)  # into the next second
+        diff = await HostWorkspace(str(repo)).diff()
+        assert "+return a + b" in diff, f"attempt {attempt}: {diff!r}"
+
+
 async def test_diff_in_a_subdirectory_without_commits_and_outside_git(tmp_path: Path):
     repo = tmp_path / "repo"
     (repo / "pkg").mkdir(parents=True)

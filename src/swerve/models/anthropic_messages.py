@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swerve import __version__
-from swerve.models.base import Message, ModelError, ModelTurn, Sampling, TextCallback, ToolSpec, Usage
+from swerve.models.base import Message, ModelError, ModelTurn, Sampling, ToolSpec, Usage
 from swerve.models.retry import Retry, RetryableError, RetryPolicy
 from swerve.models.sse import (
     HTTPModelBase,
@@ -230,18 +230,6 @@ class AnthropicMessagesModel(HTTPModelBase):
             if value is not None:
                 body[key] = value
         return body
-
-    async def complete(
-        self,
-        messages: list[Message],
-        tools: list[ToolSpec],
-        *,
-        sampling: Sampling | None = None,
-        on_text: TextCallback | None = None,
-    ) -> ModelTurn:
-        body = self.payload(messages, tools, sampling)
-        display = Display(on_text)
-        return await self._with_retries(lambda _n: self._attempt(body, tools, display))
 
     async def _attempt(self, body: dict[str, Any], tools: list[ToolSpec], display: Display) -> ModelTurn:
         state = _MessageState(AttemptText(display, tools), self.endpoint, self._secrets)

@@ -19,7 +19,6 @@ from swerve.models.base import (
     ModelError,
     ModelTurn,
     Sampling,
-    TextCallback,
     ToolCall,
     ToolSpec,
     Usage,
@@ -225,18 +224,6 @@ class OpenAIChatModel(HTTPModelBase):
         effective = self.sampling.merged(**vars(sampling)) if sampling else self.sampling
         body.update(sampling_fields(effective))
         return body
-
-    async def complete(
-        self,
-        messages: list[Message],
-        tools: list[ToolSpec],
-        *,
-        sampling: Sampling | None = None,
-        on_text: TextCallback | None = None,
-    ) -> ModelTurn:
-        body = self.payload(messages, tools, sampling)
-        display = Display(on_text)
-        return await self._with_retries(lambda _n: self._attempt(body, tools, display))
 
     async def _attempt(self, body: dict[str, Any], tools: list[ToolSpec], display: Display) -> ModelTurn:
         state = _TurnState(AttemptText(display, tools))

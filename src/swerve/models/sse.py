@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from swerve.models.base import ModelError
+from swerve.models.base import Message, ModelError, ModelTurn, Sampling, TextCallback, ToolSpec
 from swerve.models.retry import (
     Retry,
     RetryableError,
@@ -27,6 +27,7 @@ from swerve.models.retry import (
     parse_retry_after,
     with_retries,
 )
+from swerve.models.turns import Display
 
 ERROR_SNIPPET_CHARS = 500
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -261,6 +262,27 @@ class HTTPModelBase:
     @property
     def retry_delays(self) -> list[float]:
         return [r.delay for r in self.retries]
+
+    def payload(
+        self, messages: list[Message], tools: list[ToolSpec], sampling: Sampling | None
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def _attempt(self, body: dict[str, Any], tools: list[ToolSpec], display: Display) -> ModelTurn:
+        raise NotImplementedError
+
+    async def complete(
+        self,
+        messages: list[Message],
+        tools: list[ToolSpec],
+        *,
+        sampling: Sampling | None = None,
+        on_text: TextCallback | None = None,
+    ) -> ModelTurn:
+        """One turn: the request is built once; each attempt streams it anew."""
+        body = self.payload(messages, tools, sampling)
+        display = Display(on_text)
+        return await self._with_retries(lambda _n: self._attempt(body, tools, display))
 
     async def _with_retries(self, attempt: Callable[[int], Awaitable[Any]]) -> Any:
         return await with_retries(

@@ -324,7 +324,7 @@ class HostWorkspace:
         with tempfile.TemporaryDirectory(prefix="swerve-index-") as tmp:
             tmp_index = os.path.join(tmp, "index")
             if index and os.path.isfile(index):
-                shutil.copyfile(index, tmp_index)
+                shutil.copy2(index, tmp_index)  # keep the mtime: git trusts stat data older than its index
             env = {"GIT_INDEX_FILE": tmp_index}
             await _git(self.root, "add", "--intent-to-add", "--all", "--", ".", env=env)
             code, out = await _git(
