@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import platform
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -84,6 +85,9 @@ def system_prompt(root: str, project_context: str = "", extra: str = "") -> str:
     return text.strip()
 
 
+BeforeTools = Callable[[list[ToolCall]], Awaitable[None]]
+
+
 @dataclass
 class _Stop(Exception):
     reason: str
@@ -105,6 +109,7 @@ class Agent:
         system: str | None = None,
         history: list[Message] | None = None,
         on_event: EventSink | None = None,
+        before_tools: BeforeTools | None = None,
     ) -> None:
         self.model = model
         self.tools = tools
@@ -113,6 +118,8 @@ class Agent:
         self.limits = limits or Limits()
         self.sampling = sampling
         self.on_event = on_event
+        # awaited with a turn's tool calls before any of them runs (the app checkpoints files here)
+        self.before_tools = before_tools
         self.messages: list[Message] = list(history or [])
         if not self.messages:
             self._add({"role": "system", "content": system or system_prompt(tool_context.workspace.root)})
@@ -228,6 +235,7 @@ class Agent:
             if not turn.tool_calls:
                 return turn.text
             t1 = time.monotonic()
+            await self._before_tools(turn.tool_calls)
             await self._run_calls(turn.tool_calls)
             stats.env_s = time.monotonic() - t1
 
@@ -272,6 +280,16 @@ class Agent:
         await self._flush(batch)
         if stop is not None:
             raise stop
+
+    async def _before_tools(self, calls: list[ToolCall]) -> None:
+        if self.before_tools is None:
+            return
+        try:
+            await self._guarded(self.before_tools(calls))
+        except _Stop:
+            raise
+        except Exception as exc:
+            self._emit(Notice(f"before-tools hook failed: {exc}", "warning"))
 
     async def _flush(self, batch: list[ToolCall]) -> None:
         if not batch:
@@ -347,6 +365,15 @@ class Agent:
                 break
 
     # -- context ------------------------------------------------------------------------------
+
+    def replace_history(self, messages: list[Message]) -> None:
+        """Swap the whole history (a restored checkpoint, a cleared or resumed conversation).
+        Emitted as ``Compressed`` so a session log records the new history the same way."""
+        self.messages = list(messages)
+        self._last_input_tokens = 0
+        self._messages_at_last_usage = 0
+        tokens = ctxmod.estimate_tokens(self.messages)
+        self._emit(Compressed(list(self.messages), tokens, tokens))
 
     def context_tokens(self) -> int:
         """The size of the history in tokens: the server's last count plus an estimate of what came since."""

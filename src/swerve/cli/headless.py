@@ -29,6 +29,7 @@ EXIT_CODES = {
 
 DESCRIPTION = """swerve: a coding agent for your terminal.
 
+  swerve                                    open the interactive app in this directory
   swerve -p "fix the failing test"         run headless on a task, print the answer
   echo "task" | swerve -p                   the task from standard input
   swerve sandbox run -- CMD                 run a command in a throwaway sandbox
@@ -103,11 +104,15 @@ def run_main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.prompt is None:
         if sys.stdin.isatty():
-            print(
-                'swerve: give a task with -p "TASK" (or on standard input); see swerve --help',
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
+            if not sys.stdout.isatty():
+                print(
+                    'swerve: the app needs a terminal on standard output; for scripts use -p "TASK"',
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+            from swerve.cli.app import run_app
+
+            return run_app(args)
         args.prompt = ""
     if not args.prompt.strip() and not sys.stdin.isatty():
         args.prompt = sys.stdin.read()
