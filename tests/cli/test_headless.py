@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -413,3 +414,21 @@ def test_task_from_stdin(tmp_path, fmt):
     assert proc.returncode == 0, proc.stderr
     assert "from stdin" in proc.stdout
     assert sent[0]["messages"][-1]["content"] == "task on stdin"
+
+
+def test_sandbox_flag_keeps_commands_inside_the_project(tmp_path):
+    repo = git_repo(tmp_path / "repo")
+    outside = tmp_path / "outside.txt"
+    command = f"echo inside > made.txt; echo escaped > {outside} 2>&1; echo key=$OPENAI_API_KEY"
+    script = [{"tool_calls": [tc("run_shell_command", command=command)]}, {"text": "ok"}]
+    with OpenAIScriptServer(script) as srv:
+        proc = swerve(
+            ["-p", "x", "--yolo", "--sandbox", "--output-format", "stream-json"],
+            repo,
+            env_for(tmp_path / "home", srv.base_url),
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert (repo / "made.txt").read_text().strip() == "inside"
+    assert not outside.exists()
+    shell = next(e for e in lines(proc.stdout) if e["type"] == "user")["message"]["content"][0]["content"]
+    assert re.search(r"^key=$", shell, re.MULTILINE), shell  # no API key inside the sandbox
