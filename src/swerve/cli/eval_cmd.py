@@ -1,0 +1,194 @@
+"""``swerve eval``: evaluate predictions on SWE-bench-style tasks, or validate the tasks themselves."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "eval",
+        help="evaluate predictions on SWE-bench-style tasks (no docker)",
+        description="Evaluate predictions on SWE-bench-style tasks in sandboxes, without docker, and write "
+        "SWE-bench-compatible reports. With --validate, run each task with its gold patch and with no patch.",
+    )
+    p.add_argument(
+        "--dataset", required=True, help="instances (.parquet, .jsonl, .json), a task folder, or 'builtin'"
+    )
+    p.add_argument("--predictions", help="predictions (.jsonl, .json list or dict), or 'gold'")
+    p.add_argument("--instance-ids", nargs="+", metavar="ID", help="only these instances")
+    p.add_argument(
+        "--repos",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder of local repositories (<owner>__<name>, <owner>/<name>); may repeat",
+    )
+    p.add_argument("--workers", type=int, default=1, help="instances run at once (default 1)")
+    p.add_argument("--run-id", help="name of this run (default: a timestamp)")
+    p.add_argument("--report-dir", default=".", help="where reports and logs go (default: .)")
+    p.add_argument("--timeout", type=float, help="seconds per instance for the tests (default: the task's)")
+    p.add_argument("--sandbox", choices=("namespace", "host"), default="namespace", help="where tests run")
+    p.add_argument(
+        "--cache", help="cache folder for environments (default: $SWERVE_CACHE or ~/.cache/swerve)"
+    )
+    p.add_argument("--validate", action="store_true", help="run gold and no patch; report invalid tasks")
+    p.add_argument("--force", action="store_true", help="run again instances this run id already finished")
+    p.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"swerve eval: {message}", file=sys.stderr)
+    return 2
+
+
+def _load_tasks(dataset: str) -> list[Any]:
+    if dataset == "builtin":
+        try:
+            from swerve.tasks.builtin import load_builtin
+        except ImportError as exc:
+            raise ValueError(f"the built-in suite is not available ({exc})") from None
+        return list(load_builtin())
+    path = Path(dataset)
+    if path.is_dir():
+        from swerve.tasks.folder import load_task_folders
+
+        return load_task_folders(path)
+    from swerve.tasks.swebench import load_instances
+
+    return load_instances(path)
+
+
+class Progress:
+    """One live status line on a terminal; one line per finished instance otherwise."""
+
+    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
+        self.total = total
+        self.stream = stream
+        self.live = hasattr(stream, "isatty") and stream.isatty()
+        self.counts: dict[str, int] = {}
+        self.stages: dict[str, str] = {}
+        self.done = 0
+        self.start = time.monotonic()
+
+    def __call__(self, kind: str, instance_id: str, detail: Any) -> None:
+        if kind == "stage":
+            self.stages[instance_id] = str(detail)
+        elif kind == "done":
+            self.stages.pop(instance_id, None)
+            self.done += 1
+            self.counts[detail.outcome] = self.counts.get(detail.outcome, 0) + 1
+            if not self.live:
+                cause = f" ({detail.cause})" if detail.cause else ""
+                print(
+                    f"[{self.done}/{self.total}] {instance_id} {detail.model}: {detail.outcome}{cause}",
+                    file=self.stream,
+                )
+        if self.live:
+            counts = " · ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
+            running = ", ".join(f"{i} ({s})" for i, s in list(self.stages.items())[:2])
+            line = f"[{self.done}/{self.total}] {time.monotonic() - self.start:5.0f}s {counts}"
+            if running:
+                line += f" | {running}"
+            print(f"\r\033[K{line[:200]}", end="", file=self.stream, flush=True)
+
+    def finish(self) -> None:
+        if self.live:
+            print(file=self.stream)
+
+
+def run(args: argparse.Namespace) -> int:
+    from swerve.eval.environments import sandbox_named
+    from swerve.eval.harness import EvalOptions, Harness
+    from swerve.tasks.model import TaskError
+
+    if args.workers < 1:
+        return _fail("--workers must be at least 1")
+    if not args.validate and not args.predictions:
+        return _fail("--predictions is required (a file, or 'gold'), unless --validate")
+    try:
+        tasks = all_tasks = _load_tasks(args.dataset)
+    except (TaskError, ValueError, OSError) as exc:
+        return _fail(str(exc))
+    if args.instance_ids:
+        known = {t.id for t in tasks}
+        unknown = [i for i in args.instance_ids if i not in known]
+        if unknown:
+            return _fail(f"not in the dataset: {', '.join(unknown[:5])}")
+        wanted = set(args.instance_ids)
+        tasks = [t for t in tasks if t.id in wanted]
+    if not tasks:
+        return _fail("the dataset has no instances")
+    run_id = args.run_id or time.strftime("%Y%m%d-%H%M%S")
+    options = EvalOptions(
+        run_id=run_id,
+        report_dir=Path(args.report_dir),
+        repos=[str(Path(r).expanduser()) for r in args.repos],
+        workers=args.workers,
+        timeout_s=args.timeout,
+        cache=Path(args.cache).expanduser() if args.cache else None,
+        sandbox=sandbox_named(args.sandbox),
+        force=args.force,
+    )
+    if args.validate:
+        return _run_validation(tasks, options)
+    try:
+        predictions = _predictions(args.predictions, all_tasks, tasks)
+    except (TaskError, OSError) as exc:
+        return _fail(str(exc))
+    progress = Progress(sum(1 for t in tasks if t.id in predictions))
+    harness = Harness(options, on_event=progress)
+    try:
+        report, path = asyncio.run(harness.evaluate(tasks, predictions))
+    except KeyboardInterrupt:
+        progress.finish()
+        print(
+            "interrupted; finished instances keep their reports (run again with the same --run-id)",
+            file=sys.stderr,
+        )
+        return 130
+    progress.finish()
+    from swerve.eval.reports import summary_lines
+
+    print("\n".join(summary_lines(report)))
+    for iid, cause in sorted(report["failure_reasons"].items())[:20]:
+        print(f"  {iid}: {cause}")
+    print(f"report: {path}")
+    return 0
+
+
+def _predictions(source: str, all_tasks: list[Any], tasks: list[Any]) -> dict[str, Any]:
+    from swerve.tasks.swebench import check_prediction_ids, gold_predictions, load_predictions
+
+    if source == "gold":
+        return gold_predictions(tasks)
+    predictions = load_predictions(source)
+    check_prediction_ids(predictions, all_tasks)
+    ids = {t.id for t in tasks}
+    return {k: v for k, v in predictions.items() if k in ids}
+
+
+def _run_validation(tasks: list[Any], options: Any) -> int:
+    from swerve.eval.harness import Harness
+    from swerve.eval.validation import validate
+
+    progress = Progress(2 * len(tasks))
+    harness = Harness(options, on_event=progress)
+    try:
+        report, path = asyncio.run(validate(harness, tasks))
+    except KeyboardInterrupt:
+        progress.finish()
+        return 130
+    progress.finish()
+    print(f"valid    {report['valid']:>5} / {report['total']}")
+    for cause, count in sorted(report["invalid_by_cause"].items()):
+        print(f"{cause:<8} {count:>5}")
+    for iid, item in sorted(report["invalid_ids"].items())[:30]:
+        print(f"  {iid}: {item['cause']}: {item['detail'][:160]}")
+    print(f"report: {path}")
+    return 0

@@ -1,0 +1,125 @@
+"""Where evaluations run: a fresh sandbox over an instance layer.
+
+An evaluation sandbox opens a Workspace whose root shows the instance layer (its ``lowers``) with
+writes kept private, and which shows the ``expose`` paths (the env layer, the base Python)
+read-only at their own paths.
+
+- ``NamespaceSandbox`` (the default): swerve's namespace sandbox, copy-on-write, no network.
+  Instance layers are cached and shared read-only by every evaluation.
+- ``HostSandbox``: no isolation at all, for machines without user namespaces; every evaluation
+  gets a private instance layer built for it (slower, nothing shared).
+- ``FactorySandbox``: any ``async def open_env(lowers, root) -> Workspace`` supplied by the caller.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from swerve.sandbox.base import SandboxError, Workspace
+
+OUTPUT_LIMIT = 8 << 20  # the test log goes to a file; command output only carries the apply steps
+OpenEnv = Callable[[list[str], str], Awaitable[Workspace]]
+
+
+class SandboxUnavailable(Exception):
+    """No sandbox of this kind can run here; the message says why."""
+
+
+class EvalSandbox(Protocol):
+    name: str
+    shares_layers: bool  # True: evaluations may share one cached instance layer (copy-on-write)
+
+    async def check(self) -> None:
+        """Raise SandboxUnavailable with the cause when this sandbox cannot run here."""
+        ...
+
+    async def open(self, lowers: list[str], root: str, expose: list[str]) -> Workspace: ...
+
+
+class NamespaceSandbox:
+    """swerve's namespace sandbox in stateless mode, without network."""
+
+    name = "namespace"
+    shares_layers = True
+
+    def __init__(self, *, limits: object | None = None, network: bool = False) -> None:
+        self.limits = limits
+        self.network = network
+        self._checked: str | None = None
+
+    async def check(self) -> None:
+        if self._checked == "ok":
+            return
+        if self._checked is not None:
+            raise SandboxUnavailable(self._checked)
+        try:
+            from swerve.sandbox import namespace
+        except ImportError as exc:
+            self._checked = f"the namespace sandbox is not available in this build ({exc})"
+            raise SandboxUnavailable(self._checked) from None
+        try:
+            await namespace.check_support()
+        except (SandboxError, OSError) as exc:
+            self._checked = f"namespace sandboxes cannot run here: {exc}"
+            raise SandboxUnavailable(self._checked) from None
+        self._checked = "ok"
+
+    async def open(self, lowers: list[str], root: str, expose: list[str]) -> Workspace:
+        from swerve.sandbox.namespace import NamespaceWorkspace
+
+        kwargs: dict[str, object] = {}
+        if self.limits is not None:
+            kwargs["limits"] = self.limits
+        return await NamespaceWorkspace.create(
+            lowers,
+            root=root,
+            mode="stateless",
+            network=self.network,
+            ro_binds={p: p for p in expose},
+            output_limit_bytes=OUTPUT_LIMIT,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+class HostSandbox:
+    """No isolation: the layer is used in place (each evaluation gets its own layer)."""
+
+    name = "host"
+    shares_layers = False
+
+    async def check(self) -> None:
+        return None
+
+    async def open(self, lowers: list[str], root: str, expose: list[str]) -> Workspace:
+        from swerve.sandbox.host import HostWorkspace
+
+        if not os.path.isdir(root):
+            raise SandboxError(f"workspace root does not exist: {root}")
+        return HostWorkspace(root, output_limit_bytes=OUTPUT_LIMIT)
+
+
+class FactorySandbox:
+    """A caller's ``open_env(lowers, root)``; it must show ``expose`` paths itself (or the host's)."""
+
+    name = "custom"
+
+    def __init__(self, open_env: OpenEnv, *, shares_layers: bool = True) -> None:
+        self._open_env = open_env
+        self.shares_layers = shares_layers
+
+    async def check(self) -> None:
+        return None
+
+    async def open(self, lowers: list[str], root: str, expose: list[str]) -> Workspace:
+        return await self._open_env(lowers, root)
+
+
+def sandbox_named(name: str) -> EvalSandbox:
+    """``namespace`` or ``host``."""
+    if name == "namespace":
+        return NamespaceSandbox()
+    if name == "host":
+        return HostSandbox()
+    raise ValueError(f"unknown sandbox {name!r} (use namespace or host)")

@@ -1,0 +1,107 @@
+"""A tiny real project under git, a real venv (pytest from PyPI, cached for the session), and the
+sandboxes an evaluation can run in."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from calc_project import CALC, ENV, GOLD_PATCH, TEST_COMMAND, TEST_PATCH, TESTS
+
+from swerve.tasks.model import RepoSource, Task
+from swerve.tasks.swebench import files_in_patch
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def calc_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``<repos>/demo__calc``: a git repository; returns (repos folder, base commit)."""
+    repos = tmp_path_factory.mktemp("repos")
+    repo = repos / "demo__calc"
+    (repo / "tests").mkdir(parents=True)
+    (repo / "calc.py").write_text(CALC)
+    (repo / "tests" / "test_calc.py").write_text(TESTS)
+    (repo / "pytest.ini").write_text("[pytest]\npythonpath = .\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    base = git(repo, "rev-parse", "HEAD")
+    (repo / "calc.py").write_text(CALC.replace("a - b\n\n\ndef sub", "a + b\n\n\ndef sub"))
+    git(repo, "commit", "-q", "-am", "a later commit the task must not see")
+    return repos, base
+
+
+@pytest.fixture(scope="session")
+def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder for the session; the env layer (pytest from PyPI) is built in it once."""
+    from swerve.tasks.envbuild import EnvUnavailable, ensure_env
+
+    # Not under /tmp: a sandbox's /tmp is its own, so layers there would be invisible to it.
+    cache = Path(__file__).resolve().parents[2] / ".swerve-cache" / "tests"
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        asyncio.run(ensure_env(ENV, cache=cache, label="demo"))
+    except EnvUnavailable as exc:
+        pytest.skip(f"cannot build a venv with pytest from PyPI here: {exc.cause[:300]}")
+    return cache
+
+
+@pytest.fixture
+def calc_task(calc_repo: tuple[Path, str]) -> Callable[..., Task]:
+    _repos, base = calc_repo
+
+    def make(**changes) -> Task:
+        task = Task(
+            id="demo__calc-1",
+            repo="demo/calc",
+            source=RepoSource("snapshot"),
+            base_commit=base,
+            problem_statement="add() subtracts",
+            version="0.1",
+            env=ENV,
+            test_command=TEST_COMMAND,
+            test_files=files_in_patch(TEST_PATCH),
+            fail_to_pass=("tests/test_calc.py::test_add",),
+            pass_to_pass=("tests/test_calc.py::test_sub", "tests/test_calc.py::test_mul"),
+            log_parser="pytest",
+            gold_patch=GOLD_PATCH,
+            test_patch=TEST_PATCH,
+            timeout_s=300,
+        )
+        return replace(task, **changes)
+
+    return make
+
+
+def namespace_usable() -> str | None:
+    """None when namespace sandboxes run here, else why not."""
+    from swerve.eval.environments import NamespaceSandbox, SandboxUnavailable
+
+    try:
+        asyncio.run(NamespaceSandbox().check())
+    except SandboxUnavailable as exc:
+        return str(exc)
+    return None
+
+
+@pytest.fixture(params=["namespace", "host"])
+def sandbox_name(request: pytest.FixtureRequest) -> str:
+    if request.param == "namespace":
+        why = namespace_usable()
+        if why:
+            pytest.skip(f"namespace sandbox unavailable: {why}")
+    return request.param

@@ -1,0 +1,156 @@
+"""Env layers and instance layers: real venvs, real pip, a real git checkout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from swerve.tasks.envbuild import (
+    ENV_MARKER,
+    EnvUnavailable,
+    build_instance_layer,
+    ensure_env,
+    find_python,
+    site_packages,
+)
+from swerve.tasks.model import EnvSpec
+from swerve.tasks.specs import SPECS, spec_for
+
+HERE_PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def test_find_python() -> None:
+    found = find_python(HERE_PYTHON)
+    assert found and os.access(found, os.X_OK)
+    assert find_python("2.0") is None
+    assert find_python("") is not None
+
+
+def test_missing_python_is_environment_unavailable(tmp_path: Path) -> None:
+    with pytest.raises(EnvUnavailable, match=r"no Python 2\.0 on this machine"):
+        asyncio.run(ensure_env(EnvSpec(python="2.0"), cache=tmp_path))
+
+
+def test_env_is_built_once_and_reused(tmp_path: Path) -> None:
+    spec = EnvSpec(python=HERE_PYTHON)  # no pins: no network needed
+    first = asyncio.run(ensure_env(spec, cache=tmp_path, label="x/y"))
+    marker = Path(first.path) / ENV_MARKER
+    assert json.loads(marker.read_text())["key"] == first.key
+    stamp = marker.stat().st_mtime_ns
+    again = asyncio.run(ensure_env(spec, cache=tmp_path, label="x/y"))
+    assert again == first and marker.stat().st_mtime_ns == stamp
+    both = asyncio.run(_two_at_once(spec, tmp_path / "other"))
+    assert both[0] == both[1]  # concurrent callers share one build
+
+
+async def _two_at_once(spec: EnvSpec, cache: Path):
+    return await asyncio.gather(ensure_env(spec, cache=cache), ensure_env(spec, cache=cache))
+
+
+def test_instance_layer_sees_the_env_and_installs_only_into_itself(tmp_path: Path) -> None:
+    env = asyncio.run(ensure_env(EnvSpec(python=HERE_PYTHON), cache=tmp_path / "cache"))
+    project = tmp_path / "proj"
+    (project / "demo_pkg").mkdir(parents=True)
+    (project / "demo_pkg" / "__init__.py").write_text("VALUE = 42\n")
+    (project / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='demo-pkg', version='1.0', packages=['demo_pkg'])\n"
+    )
+    spec = EnvSpec(
+        python=HERE_PYTHON, install=("python -m pip install --no-index --no-build-isolation --no-deps -e .",)
+    )
+    has_setuptools = subprocess.run(
+        [f"{env.path}/bin/python", "-c", "import setuptools"], capture_output=True
+    )
+    if has_setuptools.returncode != 0:
+        pytest.skip("this Python's venvs come without setuptools, so nothing can be built offline")
+    before = sorted(os.listdir(env.site_packages))
+    layer = asyncio.run(
+        build_instance_layer(
+            tmp_path / "layer", source=("dir", str(project)), base_commit="", env=env, spec=spec
+        )
+    )
+    assert sorted(os.listdir(env.site_packages)) == before  # the env stays as built
+    python = f"{layer.venv}/bin/python"
+    out = subprocess.run(
+        [python, "-c", "import sys, pip; print(sys.prefix); print(pip.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out[0] == layer.venv and out[1].startswith(env.site_packages)  # own prefix, env's pip
+    log = subprocess.run(
+        ["git", "-C", layer.testbed, "log", "--format=%s"], capture_output=True, text=True
+    ).stdout
+    assert log.strip() == "base"  # a plain folder became a one-commit repository
+    got = subprocess.run(
+        [python, "-c", "import demo_pkg; print(demo_pkg.VALUE)"], capture_output=True, text=True
+    )
+    assert got.stdout.strip() == "42"
+    assert any("demo" in name for name in os.listdir(site_packages(layer.venv)))
+
+
+def test_failed_install_step_is_environment_unavailable(tmp_path: Path) -> None:
+    env = asyncio.run(ensure_env(EnvSpec(python=HERE_PYTHON), cache=tmp_path / "cache"))
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "README").write_text("x\n")
+    spec = EnvSpec(python=HERE_PYTHON, install=("echo building; exit 7",))
+    with pytest.raises(EnvUnavailable, match=r"install step failed \(exit 7\).*building"):
+        asyncio.run(
+            build_instance_layer(
+                tmp_path / "l", source=("dir", str(project)), base_commit="", env=env, spec=spec
+            )
+        )
+    with pytest.raises(EnvUnavailable, match="cannot check out"):
+        asyncio.run(
+            build_instance_layer(
+                tmp_path / "l2", source=("git", str(project)), base_commit="deadbeef", env=env, spec=spec
+            )
+        )
+
+
+def test_spec_table_covers_the_buildable_verified_repositories() -> None:
+    assert set(SPECS) >= {
+        "psf/requests",
+        "pallets/flask",
+        "pytest-dev/pytest",
+        "sympy/sympy",
+        "sphinx-doc/sphinx",
+    }
+    requests = spec_for("psf/requests", "2.27")
+    assert requests is not None and requests.python == "3.9" and "pytest==7.4.4" in requests.pins.split()
+    assert spec_for("django/django", "3.0") is None
+    for versions in SPECS.values():
+        for spec in versions.values():
+            pins = spec.pins.split()
+            assert all("==" in p for p in pins), pins
+            assert len({p.split("==")[0].lower() for p in pins}) == len(pins)  # each package pinned once
+
+
+def test_a_missing_system_tool_is_environment_unavailable(tmp_path: Path) -> None:
+    spec = EnvSpec(python=HERE_PYTHON, system_tools=("swerve-no-such-tool",))
+    with pytest.raises(EnvUnavailable, match="the tests need 'swerve-no-such-tool' on this machine"):
+        asyncio.run(ensure_env(spec, cache=tmp_path))
+
+
+def test_activation_expands_layer_paths_and_keeps_pip_offline(tmp_path: Path) -> None:
+    from swerve.tasks.envbuild import EnvLayer, InstanceLayer, activation_script
+
+    env = EnvLayer(str(tmp_path / "env"), sys.executable, "3.9", "k")
+    (tmp_path / "env" / "lib" / "python3.9" / "site-packages").mkdir(parents=True)
+    layer = InstanceLayer(str(tmp_path / "i"), env)
+    spec = EnvSpec(eval_env=(("PYTHONPATH", "{testbed}:{instance_site}:{env_site}"), ("X", "a b")))
+    text = activation_script(layer, spec, offline=True)
+    assert (
+        f"export PYTHONPATH={layer.testbed}:{layer.venv}/lib/python3.9/site-packages:{env.site_packages}"
+        in text
+    )
+    assert "export X='a b'" in text
+    assert "export PIP_NO_INDEX=1" in text
+    assert "PIP_NO_INDEX" not in activation_script(layer, spec, offline=False)
