@@ -14,47 +14,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from ns_support import host_processes_with, marker_sleep, mount_count
 
-from swerve.sandbox.base import SandboxError
 from swerve.sandbox.limits import Limits
-from swerve.sandbox.namespace import NamespaceWorkspace, cgroup_pool, check_support
+from swerve.sandbox.namespace import NamespaceWorkspace, cgroup_pool
 from swerve.sandbox.sweeper import sweep
 
+pytestmark = pytest.mark.usefixtures("namespaces_available")
+
 REPO_SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _namespaces_available():
-    try:
-        asyncio.run(check_support())
-    except SandboxError as exc:
-        pytest.skip(f"namespace sandboxes are not available here: {exc}")
-
-
-def host_processes_with(marker: str) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ")
-            with open(f"/proc/{name}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != b"Z":
-            found.append(int(name))
-    return found
-
-
-def marker_sleep() -> str:
-    return f"sleep {random.randint(100000, 999999)}.{random.randint(100, 999)}"
-
-
-def mount_count() -> int:
-    with open("/proc/self/mountinfo") as f:
-        return len(f.readlines())
 
 
 def tree_digest(root: Path) -> str:

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import subprocess
 from pathlib import Path
 
 import pytest
+from ns_support import host_processes_with, marker_sleep, mount_count
 
 from swerve.sandbox import ns_launcher
 from swerve.sandbox.base import SandboxError
 from swerve.sandbox.limits import Limits
-from swerve.sandbox.namespace import NamespaceWorkspace, check_support
+from swerve.sandbox.namespace import NamespaceWorkspace
 from swerve.sandbox.sweeper import ProcessState
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _namespaces_available():
-    try:
-        asyncio.run(check_support())
-    except SandboxError as exc:
-        pytest.skip(f"namespace sandboxes are not available here: {exc}")
+pytestmark = pytest.mark.usefixtures("namespaces_available")
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -61,37 +55,6 @@ async def fws(repo: Path, request):
     workspace = await NamespaceWorkspace.create([repo], host_reads=request.param)
     yield workspace
     await workspace.close()
-
-
-def host_processes_with(marker: str) -> list[int]:
-    """Pids on the host whose command line contains ``marker``."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ")
-            with open(f"/proc/{name}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != b"Z":
-            found.append(int(name))
-    return found
-
-
-def mount_count() -> int:
-    with open("/proc/self/mountinfo") as f:
-        return len(f.readlines())
-
-
-def marker_sleep() -> str:
-    """A sleep command whose duration is unique enough to find the process again."""
-    return f"sleep {random.randint(100000, 999999)}.{random.randint(100, 999)}"
-
-
-# -- commands -----------------------------------------------------------------------------
 
 
 async def test_output_is_one_stream_in_order_with_exit_code(ws, repo: Path):

@@ -12,16 +12,10 @@ import pytest
 from swerve.sandbox import ns_launcher, overlay
 from swerve.sandbox.base import SandboxError
 from swerve.sandbox.limits import Limits
-from swerve.sandbox.namespace import NamespaceWorkspace, cgroup_pool, check_support
+from swerve.sandbox.namespace import NamespaceWorkspace, cgroup_pool
 from swerve.sandbox.sweeper import ProcessState, sweep
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _namespaces_available():
-    try:
-        asyncio.run(check_support())
-    except SandboxError as exc:
-        pytest.skip(f"namespace sandboxes are not available here: {exc}")
+pytestmark = pytest.mark.usefixtures("namespaces_available")
 
 
 @pytest.fixture

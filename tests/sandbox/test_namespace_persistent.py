@@ -4,44 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import socket
 from pathlib import Path
 
 import pytest
+from ns_support import host_processes_with, marker_sleep
 
 from swerve.sandbox.base import SandboxError
-from swerve.sandbox.namespace import NamespaceWorkspace, check_support
+from swerve.sandbox.namespace import NamespaceWorkspace
 from swerve.sandbox.proctree import is_alive
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _namespaces_available():
-    try:
-        asyncio.run(check_support())
-    except SandboxError as exc:
-        pytest.skip(f"namespace sandboxes are not available here: {exc}")
-
-
-def host_processes_with(marker: str) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ")
-            with open(f"/proc/{name}/stat", "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != b"Z":
-            found.append(int(name))
-    return found
-
-
-def marker_sleep() -> str:
-    return f"sleep {random.randint(100000, 999999)}.{random.randint(100, 999)}"
+pytestmark = pytest.mark.usefixtures("namespaces_available")
 
 
 def free_port() -> int:

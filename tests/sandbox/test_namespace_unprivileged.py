@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -12,19 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from swerve.sandbox.base import SandboxError
-from swerve.sandbox.namespace import check_support
+pytestmark = pytest.mark.usefixtures("namespaces_available")
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 UID = 54321
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _namespaces_available():
-    try:
-        asyncio.run(check_support())
-    except SandboxError as exc:
-        pytest.skip(f"namespace sandboxes are not available here: {exc}")
 
 
 def python_for_others() -> str | None:

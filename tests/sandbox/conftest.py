@@ -1,0 +1,18 @@
+"""Fixtures for the sandbox tests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from swerve.sandbox.base import SandboxError
+from swerve.sandbox.namespace import check_support
+
+
+@pytest.fixture(scope="module")
+def namespaces_available():
+    try:
+        asyncio.run(check_support())
+    except SandboxError as exc:
+        pytest.skip(f"namespace sandboxes are not available here: {exc}")
