@@ -51,6 +51,7 @@ from typing import Any, TypeVar
 from swerve.sandbox.base import DirEntry, ExecResult, FileStat, SandboxError
 from swerve.sandbox.host import DEFAULT_OUTPUT_LIMIT, DRAIN_GRACE_S, QUIET_ENV, OutputBuffer
 from swerve.sandbox.proctree import TAG_VAR, new_tag
+from swerve.sandbox.sweeper import start_time
 
 log = logging.getLogger(__name__)
 
@@ -527,16 +528,6 @@ def _parse_go_time(text: str) -> float:
 _GO_MODE_DIR = 1 << 31
 _GO_MODE_SYMLINK = 1 << 27
 _GO_MODE_TYPES = (1 << 31) | (1 << 27) | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19)
-
-
-def _start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks after boot (field 22 of /proc/PID/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-        return int(data[data.rfind(b")") + 2 :].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def _owner_ns() -> str:
@@ -1244,7 +1235,7 @@ async def open_docker_workspace(
         **extra_labels,
         LABEL_SANDBOX: "1",
         LABEL_OWNER_PID: str(pid),
-        LABEL_OWNER_START: str(_start_time(pid) or 0),
+        LABEL_OWNER_START: str(start_time(pid) or 0),
         LABEL_OWNER_NS: _owner_ns(),
         LABEL_EXPIRES: str(expires),
     }
@@ -1311,7 +1302,7 @@ def _is_orphan(labels: Mapping[str, str], state: str | None, now: float, here: s
             pid, start = int(labels.get(LABEL_OWNER_PID, "")), int(labels.get(LABEL_OWNER_START, ""))
         except ValueError:
             return False
-        return pid > 0 and _start_time(pid) != start
+        return pid > 0 and start_time(pid) != start
     return False
 
 

@@ -63,7 +63,9 @@ class OutputBuffer:
         return f"{head}{sep}[... {self.dropped} bytes of output omitted ...]\n{tail}"
 
 
-class _PipeReader(asyncio.Protocol):
+class PipeReader(asyncio.Protocol):
+    """Feeds a pipe's bytes into a bounded buffer; ``done`` resolves when the pipe closes."""
+
     def __init__(self, buffer: OutputBuffer) -> None:
         self.buffer = buffer
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -88,7 +90,7 @@ class _Process:
     def __init__(
         self,
         proc: asyncio.subprocess.Process,
-        reader: _PipeReader,
+        reader: PipeReader,
         transport: asyncio.BaseTransport,
         tag: str,
     ):
@@ -135,7 +137,7 @@ class _Process:
             os.close(write_fd)
             stdin_file.close()
         loop = asyncio.get_running_loop()
-        reader = _PipeReader(OutputBuffer(limit))
+        reader = PipeReader(OutputBuffer(limit))
         pipe = os.fdopen(read_fd, "rb", buffering=0)
         transport, _ = await loop.connect_read_pipe(lambda: reader, pipe)
         return cls(proc, reader, transport, tag)

@@ -12,7 +12,7 @@ import os
 import signal
 
 from swerve.sandbox import ns_launcher
-from swerve.sandbox.host import OutputBuffer
+from swerve.sandbox.host import OutputBuffer, PipeReader
 from swerve.sandbox.ns_launcher import Launched
 from swerve.sandbox.proctree import kill_tree
 
@@ -24,23 +24,10 @@ def exit_code(wait_status: int) -> int:
     return 128 - code if code < 0 else code
 
 
-class OutputReader(asyncio.Protocol):
-    def __init__(self, buffer: OutputBuffer) -> None:
-        self.buffer = buffer
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer.write(data)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.done.done():
-            self.done.set_result(None)
-
-
 class StartedCommand:
     """A launcher whose stdout and stderr flow into one bounded buffer."""
 
-    def __init__(self, launched: Launched, reader: OutputReader, transport: asyncio.BaseTransport) -> None:
+    def __init__(self, launched: Launched, reader: PipeReader, transport: asyncio.BaseTransport) -> None:
         self.launched = launched
         self.reader = reader
         self.transport = transport
@@ -59,7 +46,7 @@ class StartedCommand:
         finally:
             os.close(write_fd)
             os.close(stdin_fd)
-        reader = OutputReader(OutputBuffer(limit))
+        reader = PipeReader(OutputBuffer(limit))
         pipe = os.fdopen(read_fd, "rb", buffering=0)
         transport, _ = await asyncio.get_running_loop().connect_read_pipe(lambda: reader, pipe)
         return cls(launched, reader, transport)
