@@ -9,15 +9,22 @@ read-only at their own paths.
 - ``HostSandbox``: no isolation at all, for machines without user namespaces; every evaluation
   gets a private instance layer built for it (slower, nothing shared).
 - ``FactorySandbox``: any ``async def open_env(lowers, root) -> Workspace`` supplied by the caller.
+- ``SwebenchImageSandbox`` (``swerve.eval.docker_images``): SWE-bench's own prebuilt instance image
+  in Docker. It brings its own environment (``provides_environment``): the harness builds no layers
+  and asks it for the task's ``TaskEnvironment`` through ``open_task``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from swerve.sandbox.base import SandboxError, Workspace
+
+if TYPE_CHECKING:
+    from swerve.tasks.model import Task
 
 OUTPUT_LIMIT = 8 << 20  # the test log goes to a file; command output only carries the apply steps
 OpenEnv = Callable[[list[str], str], Awaitable[Workspace]]
@@ -36,6 +43,36 @@ class EvalSandbox(Protocol):
         ...
 
     async def open(self, lowers: list[str], root: str, expose: list[str]) -> Workspace: ...
+
+
+@dataclass
+class TaskEnvironment:
+    """A workspace that already holds a task's environment, and where things are in it."""
+
+    workspace: Workspace
+    testbed: str  # the repository checkout: patches are applied and the eval script runs here
+    run_dir: str  # a writable folder for patch.diff, eval.sh and test_output.txt
+    eval_script: str  # the script to run, made for this environment
+
+
+class EnvironmentSandbox(Protocol):
+    """A sandbox that brings each task's environment itself (a prebuilt image, say): the harness
+    builds no layers for it and calls ``open_task`` instead of ``open``."""
+
+    name: str
+    provides_environment: bool  # True
+
+    async def check(self) -> None: ...
+
+    async def open_task(self, task: Task) -> TaskEnvironment:
+        """A fresh environment for ``task``; raises ``EnvUnavailable`` (tasks.envbuild) or
+        ``SandboxUnavailable`` with the cause when it cannot be had."""
+        ...
+
+
+def provides_environment(sandbox: object) -> bool:
+    """True for a sandbox that opens tasks itself (``EnvironmentSandbox``)."""
+    return bool(getattr(sandbox, "provides_environment", False)) and hasattr(sandbox, "open_task")
 
 
 class NamespaceSandbox:
@@ -116,10 +153,19 @@ class FactorySandbox:
         return await self._open_env(lowers, root)
 
 
-def sandbox_named(name: str) -> EvalSandbox:
-    """``namespace`` or ``host``."""
+SANDBOX_NAMES = ("namespace", "host", "docker")
+
+
+def sandbox_named(name: str, *, image_namespace: str | None = None) -> EvalSandbox:
+    """``namespace``, ``host`` or ``docker`` (SWE-bench's images; ``image_namespace`` names their
+    registry namespace, default ``swebench``, ``none`` for locally built names)."""
     if name == "namespace":
         return NamespaceSandbox()
     if name == "host":
         return HostSandbox()
-    raise ValueError(f"unknown sandbox {name!r} (use namespace or host)")
+    if name == "docker":
+        from swerve.eval.docker_images import DEFAULT_NAMESPACE, SwebenchImageSandbox
+
+        namespace = DEFAULT_NAMESPACE if image_namespace is None else image_namespace
+        return SwebenchImageSandbox(namespace=namespace)
+    raise ValueError(f"unknown sandbox {name!r} (use {', '.join(SANDBOX_NAMES)})")

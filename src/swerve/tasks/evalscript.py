@@ -34,7 +34,11 @@ _NON_TEST_SUFFIXES = (
 )
 
 
-def _with_exit_code(lines: list[str]) -> list[str]:
+def with_exit_code(lines: list[str]) -> list[str]:
+    """Record the test command's status right after it and print it after the end marker
+    (once: a script that already does so is left as it is)."""
+    if any(EXIT_CODE_MARK in line for line in lines):
+        return lines
     for i, line in enumerate(lines):
         if END_MARK in line:
             return [
@@ -70,7 +74,7 @@ def adapt_eval_script(script: str, *, testbed: str, activate: str) -> str:
         m = _HEREDOC.search(line)
         if m:
             heredoc_end = m.group(2)
-    return "\n".join(_with_exit_code(out)) + "\n"
+    return "\n".join(with_exit_code(out)) + "\n"
 
 
 def test_directives(task: Task) -> list[str]:
@@ -107,7 +111,7 @@ def generate_eval_script(task: Task, *, testbed: str, activate: str) -> str:
     lines += [f": '{START_MARK}'", command, f": '{END_MARK}'"]
     if task.test_patch and base and files:
         lines.append(f"git checkout {q(base)} {files}")
-    return "\n".join(_with_exit_code(lines)) + "\n"
+    return "\n".join(with_exit_code(lines)) + "\n"
 
 
 def eval_script_for(task: Task, *, testbed: str, activate: str) -> str:
