@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from calc_project import CALC, ENV, GOLD_PATCH, TEST_COMMAND, TEST_PATCH, TESTS
+from calc_project import CALC, ENV, TESTS, make_calc_task, namespace_usable
 
-from swerve.tasks.model import RepoSource, Task
-from swerve.tasks.swebench import files_in_patch
+from swerve.tasks.model import Task
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -65,37 +63,9 @@ def calc_task(calc_repo: tuple[Path, str]) -> Callable[..., Task]:
     _repos, base = calc_repo
 
     def make(**changes) -> Task:
-        task = Task(
-            id="demo__calc-1",
-            repo="demo/calc",
-            source=RepoSource("snapshot"),
-            base_commit=base,
-            problem_statement="add() subtracts",
-            version="0.1",
-            env=ENV,
-            test_command=TEST_COMMAND,
-            test_files=files_in_patch(TEST_PATCH),
-            fail_to_pass=("tests/test_calc.py::test_add",),
-            pass_to_pass=("tests/test_calc.py::test_sub", "tests/test_calc.py::test_mul"),
-            log_parser="pytest",
-            gold_patch=GOLD_PATCH,
-            test_patch=TEST_PATCH,
-            timeout_s=300,
-        )
-        return replace(task, **changes)
+        return make_calc_task(base, **changes)
 
     return make
-
-
-def namespace_usable() -> str | None:
-    """None when namespace sandboxes run here, else why not."""
-    from swerve.eval.environments import NamespaceSandbox, SandboxUnavailable
-
-    try:
-        asyncio.run(NamespaceSandbox().check())
-    except SandboxUnavailable as exc:
-        return str(exc)
-    return None
 
 
 @pytest.fixture(params=["namespace", "host"])

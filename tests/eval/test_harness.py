@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
-from calc_project import FUZZY_PATCH, GOLD_PATCH
+from calc_project import FUZZY_PATCH, GOLD_PATCH, assert_swebench_report_keys, instance_row
 
 from swerve.eval.environments import sandbox_named
 from swerve.eval.harness import EvalOptions, Harness
@@ -62,24 +63,7 @@ def test_gold_resolves_and_reports_are_swebench_shaped(
     assert path == tmp_path / "org__model.t.json"
     assert report["resolved_ids"] == [task.id], report["causes"]
     assert report["completed_instances"] == 1
-    for key in (
-        "total_instances",
-        "submitted_instances",
-        "completed_instances",
-        "resolved_instances",
-        "unresolved_instances",
-        "empty_patch_instances",
-        "error_instances",
-        "completed_ids",
-        "incomplete_ids",
-        "empty_patch_ids",
-        "submitted_ids",
-        "resolved_ids",
-        "unresolved_ids",
-        "error_ids",
-        "schema_version",
-    ):
-        assert key in report
+    assert_swebench_report_keys(report)
     assert json.loads(path.read_text()) == report
     log_dir = tmp_path / "logs" / "run_evaluation" / "t" / "org__model" / task.id
     per_instance = json.loads((log_dir / "report.json").read_text())[task.id]
@@ -200,22 +184,10 @@ def test_cli_evaluates_predictions_in_each_format(calc_repo, env_cache, calc_tas
     import subprocess
     import sys
 
-    repos, base = calc_repo
+    repos, _ = calc_repo
     task = calc_task()
-    instance = {
-        "instance_id": task.id,
-        "repo": task.repo,
-        "base_commit": base,
-        "version": task.version,
-        "patch": GOLD_PATCH,
-        "test_patch": task.test_patch,
-        "problem_statement": task.problem_statement,
-        "FAIL_TO_PASS": json.dumps(list(task.fail_to_pass)),
-        "PASS_TO_PASS": json.dumps(list(task.pass_to_pass)),
-        "environment": {"python": task.env.python, "pins": list(task.env.pins)},
-    }
     dataset = tmp_path / "data.jsonl"
-    dataset.write_text(json.dumps({**instance, "test_cmd_hint": "-"}) + "\n")
+    dataset.write_text(json.dumps(instance_row(task, test_cmd_hint="-")) + "\n")
     pred = {"instance_id": task.id, "model_name_or_path": "cli-model", "model_patch": GOLD_PATCH}
     preds = tmp_path / ("preds.jsonl" if fmt == "jsonl" else "preds.json")
     if fmt == "jsonl":
@@ -254,5 +226,11 @@ def test_cli_rejects_bad_input_clearly(tmp_path: Path) -> None:
         [*base, "--dataset", str(bad), "--predictions", "gold"], capture_output=True, text=True
     )
     assert done.returncode == 2 and "bad.jsonl:1: invalid JSON" in done.stderr
-    done = subprocess.run([*base, "--dataset", str(bad)], capture_output=True, text=True)
-    assert done.returncode == 2 and "--predictions is required" in done.stderr
+    # without predictions and without a model anywhere, the command validates the tasks instead
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "SWERVE_"))}
+    env["HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [*base, "--dataset", str(bad)], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert "no model configured" in done.stderr and "validating" in done.stderr
+    assert done.returncode == 2 and "bad.jsonl:1: invalid JSON" in done.stderr

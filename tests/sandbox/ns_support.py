@@ -32,3 +32,9 @@ def marker_sleep() -> str:
 def mount_count() -> int:
     with open("/proc/self/mountinfo") as f:
         return len(f.readlines())
+
+
+def host_mounts_with(marker: str) -> int:
+    """How many of this process's mounts name ``marker``."""
+    with open("/proc/self/mountinfo") as f:
+        return sum(1 for line in f if marker in line)

@@ -11,6 +11,7 @@ import sys
 # subcommand name -> module exposing ``register(subparsers)`` and a ``run(args) -> int`` set as ``func``
 SUBCOMMANDS: dict[str, str] = {
     "eval": "swerve.cli.eval_cmd",
+    "gym": "swerve.cli.gym_cmd",
     "sandbox": "swerve.cli.sandbox_cmd",
 }
 

@@ -6,6 +6,10 @@ over them, apply the patch as SWE-bench does (``git apply``, ``--3way``, ``--rej
 merged into one file, grade the log, and write the reports. An instance whose environment cannot
 be had is reported environment-unavailable with the cause; a timeout or a sandbox failure is kept
 apart from an unresolved result.
+
+The farm (``swerve.gym``) uses the same steps: ``prepare`` (the layers), ``open`` (a sandbox over
+them, for an agent) and ``evaluate_patch`` (grade an agent's diff, always fresh, into a chosen
+log folder).
 """
 
 from __future__ import annotations
@@ -22,12 +26,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swerve.eval.environments import EvalSandbox, NamespaceSandbox, SandboxUnavailable
+from swerve.eval.environments import (
+    EvalSandbox,
+    NamespaceSandbox,
+    SandboxUnavailable,
+    TaskEnvironment,
+    provides_environment,
+)
 from swerve.eval.reports import (
     EMPTY_PATCH,
     ENV_UNAVAILABLE,
     ERROR,
+    OUTCOME_FILE,
     PATCH_FAILED,
+    REPORT_FILE,
     RESOLVED,
     TIMEOUT,
     UNRESOLVED,
@@ -62,6 +74,16 @@ APPLY_COMMANDS = (
 )
 RESET_COMMAND = "git checkout -- . ; git clean -fd"
 NO_PATCH_MODEL = "no-patch"
+# what one evaluation writes into its log folder (cleared before a fresh evaluation there)
+INSTANCE_FILES = (
+    REPORT_FILE,
+    OUTCOME_FILE,
+    "run_instance.log",
+    "test_output.txt",
+    "eval.sh",
+    "patch.diff",
+    "build.log",
+)
 
 Event = Callable[[str, str, Any], None]  # (kind, instance id, detail): "stage" or "done"
 
@@ -123,6 +145,25 @@ class Harness:
             earlier = read_instance_result(log_dir)
             if earlier is not None:
                 return earlier
+        return await self._run_fresh(task, prediction, apply_patch, log_dir)
+
+    async def evaluate_patch(
+        self, task: Task, patch: str, log_dir: Path, *, model: str = NO_PATCH_MODEL
+    ) -> InstanceResult:
+        """Grade ``patch`` on ``task`` now, in a fresh sandbox over the untouched instance layer,
+        writing the instance's files into ``log_dir`` (what an earlier grading left there is
+        removed first; an earlier result is never reused). Unlike ``run_instance`` this takes no
+        worker slot: the caller bounds how many run at once (the farm grades many samples)."""
+        log_dir = Path(log_dir)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for name in INSTANCE_FILES:
+            with contextlib.suppress(OSError):
+                (log_dir / name).unlink()
+        return await self._run_fresh(task, Prediction(task.id, model, patch), True, log_dir)
+
+    async def _run_fresh(
+        self, task: Task, prediction: Prediction, apply_patch: bool, log_dir: Path
+    ) -> InstanceResult:
         result = InstanceResult(task.id, prediction.model_name_or_path, UNRESOLVED)
         if apply_patch and prediction.is_empty:
             result.outcome = EMPTY_PATCH
@@ -155,12 +196,33 @@ class Harness:
         self, task: Task, result: InstanceResult, log: _InstanceLog, scratch: list[Path]
     ) -> InstanceLayer:
         """The env and instance layers (a private layer is added to ``scratch``)."""
+        return await self.prepare(task, scratch=scratch, timings=result.timings, note=log.write)
+
+    async def prepare(
+        self,
+        task: Task,
+        *,
+        scratch: list[Path] | None = None,
+        timings: dict[str, float] | None = None,
+        note: Callable[[str], None] | None = None,
+    ) -> InstanceLayer:
+        """Build (or reuse from the cache) the task's env and instance layers.
+
+        For a sandbox that shares layers the instance layer is the cached one, shared read-only;
+        otherwise a private layer is built and its folder appended to ``scratch`` (the caller
+        removes it; ``scratch`` is then required). ``timings`` gets ``env_s`` and ``layer_s``,
+        ``note`` a line per layer. Raises ``EnvUnavailable`` or ``SandboxUnavailable`` with the
+        cause when the environment cannot be had.
+        """
         if task.env is None:
             raise EnvUnavailable(f"no environment spec for {task.repo} {task.version}".strip())
         try:
             get_parser(task.log_parser)
         except KeyError as exc:
             raise EnvUnavailable(str(exc.args[0])) from None
+        if not self.sandbox.shares_layers and scratch is None:
+            raise ValueError(f"the {self.sandbox.name} sandbox needs private layers: pass scratch")
+        timings = {} if timings is None else timings
         await self.sandbox.check()
         source = resolve_source(task, self.options.repos)
         if source is None:
@@ -170,8 +232,9 @@ class Harness:
         env: EnvLayer = await ensure_env(
             task.env, cache=self.options.cache, label=f"{task.repo}-{task.version}"
         )
-        result.timings["env_s"] = round(time.monotonic() - t0, 3)
-        log.write(f"env layer: {env.path}")
+        timings["env_s"] = round(time.monotonic() - t0, 3)
+        if note is not None:
+            note(f"env layer: {env.path}")
         self.on_event("stage", task.id, "layer")
         t0 = time.monotonic()
         if self.sandbox.shares_layers:
@@ -184,14 +247,40 @@ class Harness:
                 cache=self.options.cache,
             )
         else:
+            assert scratch is not None
             private = Path(tempfile.mkdtemp(prefix=f"swerve-{task.id[:40]}-"))
             scratch.append(private)
             layer = await build_instance_layer(
                 private / "layer", source=source, base_commit=task.base_commit, env=env, spec=task.env
             )
-        result.timings["layer_s"] = round(time.monotonic() - t0, 3)
-        log.write(f"instance layer: {layer.path}")
+        timings["layer_s"] = round(time.monotonic() - t0, 3)
+        if note is not None:
+            note(f"instance layer: {layer.path}")
         return layer
+
+    async def open(self, layer: InstanceLayer) -> Workspace:
+        """A fresh sandbox over ``layer`` (writes stay private to it), with the env layer and its
+        base Python shown read-only; the caller closes it."""
+        expose = [layer.env.path, _python_prefix(layer.env.python)]
+        return await self.sandbox.open([layer.path], layer.path, expose)
+
+    async def _own_environment(
+        self, task: Task, result: InstanceResult, log: _InstanceLog
+    ) -> TaskEnvironment:
+        """The environment a sandbox brings itself (SWE-bench's images): no layers are built."""
+        try:
+            get_parser(task.log_parser)
+        except KeyError as exc:
+            raise EnvUnavailable(str(exc.args[0])) from None
+        self.on_event("stage", task.id, "env")
+        t0 = time.monotonic()
+        opened: TaskEnvironment = await self.sandbox.open_task(task)  # type: ignore[attr-defined]
+        result.timings["env_s"] = round(time.monotonic() - t0, 3)
+        log.write(
+            f"environment from the {self.sandbox.name} sandbox: {getattr(opened.workspace, 'image', '')}"
+        )
+        self.on_event("stage", task.id, "tests")
+        return opened
 
     async def _evaluate(
         self,
@@ -203,10 +292,14 @@ class Harness:
         log_dir: Path,
         scratch: list[Path],
     ) -> None:
-        layer = await self._layers(task, result, log, scratch)
-        expose = [layer.env.path, _python_prefix(layer.env.python)]
-        self.on_event("stage", task.id, "tests")
-        ws = await self.sandbox.open([layer.path], layer.path, expose)
+        layer: InstanceLayer | TaskEnvironment
+        if provides_environment(self.sandbox):
+            layer = await self._own_environment(task, result, log)
+            ws = layer.workspace
+        else:
+            layer = await self._layers(task, result, log, scratch)
+            self.on_event("stage", task.id, "tests")
+            ws = await self.open(layer)
         try:
             if apply_patch:
                 patch = prediction.model_patch or ""
@@ -220,7 +313,10 @@ class Harness:
             result.patch_applied = True
             diff = await ws.exec("git -c core.fileMode=false diff", cwd=layer.testbed, timeout=120)
             log.write(f"git diff before:\n{diff.output}")
-            script = eval_script_for(task, testbed=layer.testbed, activate=layer.activate)
+            if isinstance(layer, TaskEnvironment):
+                script = layer.eval_script
+            else:
+                script = eval_script_for(task, testbed=layer.testbed, activate=layer.activate)
             (log_dir / "eval.sh").write_text(script)
             run = layer.run_dir
             await ws.write_bytes(f"{run}/eval.sh", script.encode())
@@ -286,7 +382,9 @@ def _python_prefix(python: str) -> str:
     return os.path.dirname(os.path.dirname(os.path.realpath(python)))
 
 
-async def _apply_patch(ws: Workspace, layer: InstanceLayer, patch: str, log: _InstanceLog) -> bool:
+async def _apply_patch(
+    ws: Workspace, layer: InstanceLayer | TaskEnvironment, patch: str, log: _InstanceLog
+) -> bool:
     """SWE-bench's order of attempts, with the tree reset between them; True when applied."""
     path = f"{layer.run_dir}/patch.diff"
     await ws.write_bytes(path, patch.encode())

@@ -1,0 +1,5 @@
+"""The environment farm: environments (``env``), their sources (``sources``), episodes, the
+pool that runs many at once, and the store that records them. See docs/gym.md.
+
+Nothing is imported here: ``import swerve.gym`` stays cheap; import the modules you need.
+"""
