@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from swerve.cli.agent_flags import add_model_flags, agent_config_from
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -20,7 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--dataset", required=True, help="instances (.parquet, .jsonl, .json), a task folder, or 'builtin'"
     )
-    p.add_argument("--predictions", help="predictions (.jsonl, .json list or dict), or 'gold'")
+    p.add_argument(
+        "--predictions",
+        help="predictions (.jsonl, .json list or dict), or 'gold'; without it the configured model is "
+        "evaluated, or with no model the tasks are validated",
+    )
     p.add_argument("--instance-ids", nargs="+", metavar="ID", help="only these instances")
     p.add_argument(
         "--repos",
@@ -33,12 +39,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--run-id", help="name of this run (default: a timestamp)")
     p.add_argument("--report-dir", default=".", help="where reports and logs go (default: .)")
     p.add_argument("--timeout", type=float, help="seconds per instance for the tests (default: the task's)")
-    p.add_argument("--sandbox", choices=("namespace", "host"), default="namespace", help="where tests run")
+    p.add_argument(
+        "--sandbox",
+        choices=("namespace", "host", "docker"),
+        default="namespace",
+        help="where tests run: namespace (default), host (no isolation), docker (SWE-bench's own images)",
+    )
+    p.add_argument(
+        "--image-namespace",
+        metavar="NS",
+        help="with --sandbox docker: registry namespace of SWE-bench's image names when an instance "
+        "names no image (default: swebench; 'none' for images built on this machine)",
+    )
     p.add_argument(
         "--cache", help="cache folder for environments (default: $SWERVE_CACHE or ~/.cache/swerve)"
     )
     p.add_argument("--validate", action="store_true", help="run gold and no patch; report invalid tasks")
     p.add_argument("--force", action="store_true", help="run again instances this run id already finished")
+    add_model_flags(p, timeout_flag="--agent-timeout")
     p.set_defaults(func=run)
 
 
@@ -109,8 +127,21 @@ def run(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         return _fail("--workers must be at least 1")
+    if args.image_namespace is not None and args.sandbox != "docker":
+        return _fail("--image-namespace goes with --sandbox docker")
+    agent = None
     if not args.validate and not args.predictions:
-        return _fail("--predictions is required (a file, or 'gold'), unless --validate")
+        try:
+            agent = agent_config_from(args, required=False)
+        except ValueError as exc:
+            return _fail(str(exc))
+        if agent is None:
+            print(
+                "no model configured (--model, $OPENAI_MODEL, settings): validating the tasks instead, "
+                "each with its gold patch and with no patch",
+                file=sys.stderr,
+            )
+            args.validate = True
     try:
         tasks = all_tasks = _load_tasks(args.dataset)
     except (TaskError, ValueError, OSError) as exc:
@@ -132,34 +163,64 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         timeout_s=args.timeout,
         cache=Path(args.cache).expanduser() if args.cache else None,
-        sandbox=sandbox_named(args.sandbox),
+        sandbox=sandbox_named(args.sandbox, image_namespace=args.image_namespace),
         force=args.force,
     )
     if args.validate:
         return _run_validation(tasks, options)
+    if agent is not None:
+        return _run_agent(tasks, agent, options, args.sandbox)
     try:
         predictions = _predictions(args.predictions, all_tasks, tasks)
     except (TaskError, OSError) as exc:
         return _fail(str(exc))
     progress = Progress(sum(1 for t in tasks if t.id in predictions))
     harness = Harness(options, on_event=progress)
-    try:
-        report, path = asyncio.run(harness.evaluate(tasks, predictions))
-    except KeyboardInterrupt:
-        progress.finish()
-        print(
-            "interrupted; finished instances keep their reports (run again with the same --run-id)",
-            file=sys.stderr,
-        )
-        return 130
-    progress.finish()
+    return _run_and_report(
+        progress,
+        harness.evaluate(tasks, predictions),
+        "interrupted; finished instances keep their reports (run again with the same --run-id)",
+    )
+
+
+def _run_and_report(progress: Progress, work: Any, interrupted: str) -> int:
+    """Run an evaluation with its progress display, then print the summary table."""
     from swerve.eval.reports import summary_lines
 
+    try:
+        report, path = asyncio.run(work)
+    except KeyboardInterrupt:
+        progress.finish()
+        print(interrupted, file=sys.stderr)
+        return 130
+    progress.finish()
     print("\n".join(summary_lines(report)))
     for iid, cause in sorted(report["failure_reasons"].items())[:20]:
         print(f"  {iid}: {cause}")
+    if report.get("trajectories"):
+        print(f"trajectories: {report['trajectories']}")
     print(f"report: {path}")
     return 0
+
+
+def _run_agent(tasks: list[Any], agent: Any, options: Any, sandbox: str) -> int:
+    from swerve.gym.evaluate import evaluate_agent
+
+    progress = Progress(len(tasks))
+
+    def on_event(kind: str, episode: Any, record: Any) -> None:
+        if kind == "started":
+            progress("stage", episode.task_id, "agent")
+        elif kind == "finished":
+            from swerve.gym.evaluate import instance_result
+
+            progress("done", episode.task_id, instance_result(record, agent.model))
+
+    return _run_and_report(
+        progress,
+        evaluate_agent(tasks, agent, options, sandbox=sandbox, on_event=on_event),
+        "interrupted; finished episodes are kept (run again with the same --run-id)",
+    )
 
 
 def _predictions(source: str, all_tasks: list[Any], tasks: list[Any]) -> dict[str, Any]:

@@ -33,6 +33,8 @@ DESCRIPTION = """swerve: a coding agent for your terminal.
   swerve -p "fix the failing test"         run headless on a task, print the answer
   echo "task" | swerve -p                   the task from standard input
   swerve sandbox run -- CMD                 run a command in a throwaway sandbox
+  swerve eval --dataset builtin             validate (or, with a model, solve) the built-in suite
+  swerve gym run --tasks builtin --out DIR  run the agent on many tasks at once, record episodes
 
 Model: --model / $OPENAI_MODEL with $OPENAI_BASE_URL and $OPENAI_API_KEY (any OpenAI-compatible
 server), or $ANTHROPIC_API_KEY / $ANTHROPIC_BASE_URL; --model replay:demo runs offline.
