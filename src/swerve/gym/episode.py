@@ -265,8 +265,11 @@ async def _close_quietly(env: Any, model: Model | None) -> None:
     if not closers:
         return
     task = asyncio.ensure_future(asyncio.gather(*closers, return_exceptions=True))
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
+    cancelled = False
+    while not task.done():  # however often the episode is cancelled, closing runs to its end
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError

@@ -35,6 +35,7 @@ LOCAL_NODE_IP = "127.0.0.2"
 START_TIMEOUT_S = 120.0  # for a worker to come up (a fresh process, imports, a sweep)
 REPLACE_WAIT_S = 30.0  # at close, for a replacement still starting
 SHUTDOWN_TIMEOUT_S = 60.0  # for a worker to close the environments it still has at close()
+SWEEP_TIMEOUT_S = 30.0  # at close, for the sweep of the nodes the workers were on
 RETRY_DELAY_S = 1.0  # between attempts to start a replacement
 MAX_REPLACEMENTS = 3  # deaths in a row (no episode finished in between) before a worker slot is dropped
 EXTRA_CONCURRENCY = 8  # actor calls beside the episodes themselves (ready, info, shutdown)
@@ -126,6 +127,18 @@ class EnvWorker:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         return len(tasks)
+
+
+def _sweep_when_gone(pids: list[int], wait_s: float = 15.0) -> list[str]:
+    """On a node: wait for these worker processes to end, then sweep what dead owners left."""
+    import time
+
+    from swerve.sandbox.sweeper import sweep
+
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and any(p and os.path.exists(f"/proc/{p}") for p in pids):
+        time.sleep(0.1)
+    return sweep()
 
 
 # --- in the driver --------------------------------------------------------------------------------
@@ -290,6 +303,7 @@ class RayExecutor:
         workers, self.workers = self.workers, []
         if self._ray is not None and workers:
             await asyncio.gather(*(self._stop_worker(w) for w in workers), return_exceptions=True)
+            await self._sweep_nodes(workers)
         if self._started_ray and self._ray is not None:
             self._ray.shutdown()
             self._started_ray = False
@@ -304,6 +318,25 @@ class RayExecutor:
         except (TimeoutError, self._ray.exceptions.RayError):
             pass  # dead already, or stuck: killed below
         self._kill(worker)
+
+    async def _sweep_nodes(self, workers: list[Worker]) -> None:
+        """Once the workers are gone, remove on each of their nodes whatever sandbox state they
+        could not remove themselves (a worker killed while an environment was still closing)."""
+        ray = self._ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        by_node: dict[str, list[int]] = {}
+        for worker in workers:
+            by_node.setdefault(worker.node_id, []).append(worker.pid or 0)
+        sweeper = ray.remote(num_cpus=0, max_retries=0)(_sweep_when_gone)
+        refs = [
+            sweeper.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(pids)
+            for node, pids in by_node.items()
+            if node in set(self._live_nodes())
+        ]
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(SWEEP_TIMEOUT_S):
+                await asyncio.gather(*refs, return_exceptions=True)
 
     def _kill(self, worker: Worker) -> None:
         with contextlib.suppress(Exception):  # a worker that is gone already
