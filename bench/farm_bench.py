@@ -134,11 +134,28 @@ def ray_scaling(workers: list[int], episodes: int) -> list[dict]:
     except ImportError:
         return [{"skipped": "ray is not installed (pip install 'swerve[ray]')"}]
     from swerve.gym.episode import AgentConfig, EpisodeRunner, PoolLimits
-    from swerve.gym.pool import Pool, plan_episodes
+    from swerve.gym.pool import LocalExecutor, Pool, plan_episodes
     from swerve.gym.ray_backend import RayExecutor
 
     base = make_base(WORK)
     rows = []
+    source = directory_source(base, episodes)
+    runner = EpisodeRunner(source, AgentConfig(model=replay_script(WORK / "policy.json")), run_id="local")
+    t0 = time.perf_counter()
+    progress = asyncio.run(
+        Pool(LocalExecutor(runner, PoolLimits(envs=32))).run(plan_episodes(source.task_ids()))
+    )
+    wall = time.perf_counter() - t0
+    rows.append(
+        {
+            "workers": "local (no Ray)",
+            "episodes": episodes,
+            "wall_s": round(wall, 2),
+            "episodes_per_s": round(episodes / wall, 2),
+            "infra_errors": progress.infra_errors,
+        }
+    )
+    print(f"local pool: {episodes / wall:.1f} episodes/s ({wall:.1f} s)", file=sys.stderr)
     for n in workers:
         source = directory_source(base, episodes)
         runner = EpisodeRunner(
