@@ -82,7 +82,7 @@ class Display:
         self.live = hasattr(stream, "isatty") and stream.isatty()
         self.planned = planned
         self.last = 0.0
-        self.progress: Any = None
+        self.pool: Any = None  # its ``progress`` is read at each refresh
 
     def __call__(self, kind: str, episode: Any, record: Any) -> None:
         now = time.monotonic()
@@ -92,7 +92,7 @@ class Display:
         self.show()
 
     def line(self) -> str:
-        p = self.progress
+        p = self.pool.progress if self.pool is not None else None
         if p is None:
             return ""
         mean = "-" if p.mean_reward is None else f"{p.mean_reward:.3f}"
@@ -202,14 +202,14 @@ async def _run(args: argparse.Namespace, source: Any, agent: Any, episodes: list
         executor = LocalExecutor(runner, limits)
     display = Display(len(episodes))
     pool = Pool(executor, store, infra_retries=limits.infra_retries, on_event=display)
-    display.progress = pool.progress
+    display.pool = pool
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(pool.run(episodes))
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
     try:
         while not task.done():
-            display.progress = pool.progress
+            display.pool = pool
             await asyncio.wait({task}, timeout=1.0)
             if display.live:
                 display.show()

@@ -20,6 +20,7 @@ from swerve.agent.trajectory import trajectory_record, utc_now
 from swerve.gym.base import Episode, InfraError, Verdict
 from swerve.models.base import Message, Model, ModelTurn, Sampling, TextCallback, ToolSpec
 from swerve.sandbox.base import SandboxError
+from swerve.sandbox.cancel import to_the_end
 
 
 @dataclass
@@ -264,12 +265,4 @@ async def _close_quietly(env: Any, model: Model | None) -> None:
         closers.append(model.aclose())
     if not closers:
         return
-    task = asyncio.ensure_future(asyncio.gather(*closers, return_exceptions=True))
-    cancelled = False
-    while not task.done():  # however often the episode is cancelled, closing runs to its end
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            cancelled = True
-    if cancelled:
-        raise asyncio.CancelledError
+    await to_the_end(asyncio.gather(*closers, return_exceptions=True))

@@ -164,6 +164,7 @@ class Pool:
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
                     outstanding += 1
+                    progress.running = outstanding
                     self.on_event("started", episode, None)
                 progress.running = outstanding
                 episode, record = await results.get()

@@ -32,6 +32,7 @@ from typing import Literal
 
 from swerve.sandbox import ns_launcher, overlay
 from swerve.sandbox.base import ExecResult, SandboxError
+from swerve.sandbox.cancel import to_the_end
 from swerve.sandbox.host import QUIET_ENV, OutputBuffer
 from swerve.sandbox.limits import CgroupPool, CgroupSlot, Limits
 from swerve.sandbox.ns_files import DEFAULT_PATH, FileOps
@@ -540,7 +541,7 @@ class NamespaceWorkspace(FileOps):
                         self._failed = "a sandboxed command could not be stopped"
                     launched.report.timed_out = True
             except BaseException:  # cancelled: stop the namespace before the upper is reused
-                await ns_launcher.stop(launched)
+                await to_the_end(ns_launcher.stop(launched))
                 started.close()
                 raise
             await started.drain(2.0)
