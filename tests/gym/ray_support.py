@@ -19,6 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from ns_support import host_processes_with
+
+from swerve.gym.leftovers import descendants, live_processes
+
 NODE_IP = "127.0.0.2"
 START_TIMEOUT_S = 60.0
 
@@ -40,42 +44,21 @@ def ray_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from ray.scripts.scripts import main; sys.exit(main())"]
 
 
-def _processes() -> dict[int, tuple[int, bytes]]:
-    """pid -> (parent pid, command line) of every live process."""
-    found = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            with open(f"/proc/{name}/cmdline", "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if fields[0] != b"Z":
-            found[int(name)] = (int(fields[1]), cmdline)
-    return found
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ")
+    except OSError:
+        return b""
 
 
 def process_tree(roots: set[int]) -> set[int]:
     """``roots`` and all their live descendants."""
-    procs = _processes()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in procs.items():
-        children.setdefault(ppid, []).append(pid)
-    found = {p for p in roots if p in procs}
-    stack = list(found)
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
+    return (roots & set(live_processes())) | descendants(*roots) if roots else set()
 
 
 def processes_with(marker: str) -> set[int]:
-    return {pid for pid, (_, cmdline) in _processes().items() if marker.encode() in cmdline}
+    return set(host_processes_with(marker))
 
 
 def kill_all(pids: set[int], timeout_s: float = 10.0) -> None:
@@ -86,7 +69,7 @@ def kill_all(pids: set[int], timeout_s: float = 10.0) -> None:
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and set(_processes()) & pids:
+    while time.monotonic() < deadline and set(live_processes()) & pids:
         time.sleep(0.05)
 
 
@@ -149,11 +132,11 @@ class RayCluster:
         self._start(["--address", self.address, *self._common(cpus, resources)])
 
     def raylets(self) -> set[int]:
-        return {pid for pid in processes_with(str(self.tmp)) if b"raylet/raylet" in _processes()[pid][1]}
+        return {pid for pid in processes_with(str(self.tmp)) if b"raylet/raylet" in _cmdline(pid)}
 
     def raylet_of(self, node_id: str) -> int:
         found = processes_with(f"--node_id={node_id}") & processes_with(str(self.tmp))
-        raylets = [p for p in found if b"raylet/raylet" in _processes().get(p, (0, b""))[1]]
+        raylets = [p for p in found if b"raylet/raylet" in _cmdline(p)]
         if len(raylets) != 1:
             raise RuntimeError(f"no single raylet for node {node_id}: {raylets}")
         return raylets[0]

@@ -13,10 +13,9 @@ from swerve.sandbox.sweeper import ProcessState
 STATE_MARKER = "swerve-sandbox"
 
 
-def descendants(pid: int | None = None) -> set[int]:
-    """Live (not zombie) processes below ``pid`` (this process by default)."""
-    root = pid or os.getpid()
-    children: dict[int, list[int]] = {}
+def live_processes() -> dict[int, int]:
+    """pid -> parent pid of every live (not zombie) process."""
+    found: dict[int, int] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -25,11 +24,18 @@ def descendants(pid: int | None = None) -> set[int]:
                 fields = f.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        if fields[0] == b"Z":
-            continue
-        children.setdefault(int(fields[1]), []).append(int(name))
+        if fields[0] != b"Z":
+            found[int(name)] = int(fields[1])
+    return found
+
+
+def descendants(*roots: int) -> set[int]:
+    """Live processes below ``roots`` (this process when none is given)."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in live_processes().items():
+        children.setdefault(parent, []).append(pid)
     found: set[int] = set()
-    stack = [root]
+    stack = list(roots or (os.getpid(),))
     while stack:
         for child in children.get(stack.pop(), []):
             if child not in found:
