@@ -349,3 +349,23 @@ async def test_no_node_to_host_workers_is_a_clear_error(cluster, outside_tmp):
     with pytest.raises(InfraError, match=r"no live Ray node can host environment workers.*no_such_resource"):
         await executor.start()
     assert not ray.is_initialized() and executor.workers == []
+
+
+def test_swerve_gym_run_with_ray_uses_the_cluster(cluster, outside_tmp):
+    source = directory_source(outside_tmp, {f"t{i}": f"base{i % 2}" for i in range(6)})
+    tasks = outside_tmp / "envs.jsonl"
+    tasks.write_text(
+        "".join(
+            json.dumps({"id": i, "path": e.path, "verify": e.verify_command, "prompt": e.prompt}) + "\n"
+            for i, e in source.entries.items()
+        )
+    )
+    model = replay_script(outside_tmp / "s.json")
+    out = outside_tmp / "run"
+    argv = [sys.executable, "-m", "swerve.cli.main", "gym", "run", "--tasks", str(tasks), "--model", model]
+    argv += ["--out", str(out), "--ray", cluster.address, "--json"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["done"] == 6 and summary["infra_errors"] == 0 and summary["mean_reward"] == 1.0
+    assert all(r["episode"]["worker"].startswith("ray:") for r in read_records(out))

@@ -223,7 +223,8 @@ async def _run(args: argparse.Namespace, source: Any, agent: Any, episodes: list
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        store.update_manifest(**pool.progress.to_json())
+        extra = {"ray": executor.stats()} if args.ray else {}  # workers lost, replaced, re-queued
+        store.update_manifest(**pool.progress.to_json(), **extra)
         store.close()
     display.finish()
     return progress
