@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -29,10 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from swerve.cache import cache_root
 from swerve.gym.bench import SCRIPT, VERIFY, make_base, policy, run_bench
 from swerve.gym.env import DirectoryEnv
 
-WORK = Path(os.environ.get("SWERVE_CACHE", Path.home() / ".cache" / "swerve")) / "farm-bench"
+WORK = cache_root() / "farm-bench"
 
 
 def median_ms(values: list[float]) -> float:

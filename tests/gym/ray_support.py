@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ns_support import host_processes_with
 
-from swerve.gym.leftovers import descendants, live_processes
+from swerve.sandbox.proctree import find_tree, is_alive
 
 NODE_IP = "127.0.0.2"
 START_TIMEOUT_S = 60.0
@@ -54,7 +54,7 @@ def _cmdline(pid: int) -> bytes:
 
 def process_tree(roots: set[int]) -> set[int]:
     """``roots`` and all their live descendants."""
-    return (roots & set(live_processes())) | descendants(*roots) if roots else set()
+    return set().union(*(find_tree(root) for root in roots))
 
 
 def processes_with(marker: str) -> set[int]:
@@ -69,7 +69,7 @@ def kill_all(pids: set[int], timeout_s: float = 10.0) -> None:
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and set(live_processes()) & pids:
+    while time.monotonic() < deadline and any(is_alive(p) for p in pids):
         time.sleep(0.05)
 
 

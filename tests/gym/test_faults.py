@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from swerve.gym.episode import AgentConfig, EpisodeRunner, PoolLimits
-from swerve.gym.leftovers import Footprint, descendants
+from swerve.gym.leftovers import Footprint
 from swerve.gym.pool import LocalExecutor, Pool, plan_episodes
 from swerve.gym.sources import DirectoryEntry, DirectorySource
 from swerve.gym.store import RunStore, read_records
+from swerve.sandbox.proctree import find_tree
 
 pytestmark = pytest.mark.usefixtures("namespaces_available")
 
@@ -54,7 +55,7 @@ async def test_a_thousand_episodes_under_random_kills(outside_tmp: Path):
     killed = 0
     while not run.done():
         await asyncio.sleep(0.02)
-        victims = sorted(descendants() - before.processes)
+        victims = sorted(find_tree(os.getpid()) - before.processes)
         if victims:
             try:
                 os.kill(rng.choice(victims), signal.SIGKILL)

@@ -192,12 +192,6 @@ class Harness:
         write_instance_result(result, log_dir)
         return result
 
-    async def _layers(
-        self, task: Task, result: InstanceResult, log: _InstanceLog, scratch: list[Path]
-    ) -> InstanceLayer:
-        """The env and instance layers (a private layer is added to ``scratch``)."""
-        return await self.prepare(task, scratch=scratch, timings=result.timings, note=log.write)
-
     async def prepare(
         self,
         task: Task,
@@ -216,10 +210,7 @@ class Harness:
         """
         if task.env is None:
             raise EnvUnavailable(f"no environment spec for {task.repo} {task.version}".strip())
-        try:
-            get_parser(task.log_parser)
-        except KeyError as exc:
-            raise EnvUnavailable(str(exc.args[0])) from None
+        _check_parser(task)
         if not self.sandbox.shares_layers and scratch is None:
             raise ValueError(f"the {self.sandbox.name} sandbox needs private layers: pass scratch")
         timings = {} if timings is None else timings
@@ -268,10 +259,7 @@ class Harness:
         self, task: Task, result: InstanceResult, log: _InstanceLog
     ) -> TaskEnvironment:
         """The environment a sandbox brings itself (SWE-bench's images): no layers are built."""
-        try:
-            get_parser(task.log_parser)
-        except KeyError as exc:
-            raise EnvUnavailable(str(exc.args[0])) from None
+        _check_parser(task)
         self.on_event("stage", task.id, "env")
         t0 = time.monotonic()
         opened: TaskEnvironment = await self.sandbox.open_task(task)  # type: ignore[attr-defined]
@@ -297,7 +285,7 @@ class Harness:
             layer = await self._own_environment(task, result, log)
             ws = layer.workspace
         else:
-            layer = await self._layers(task, result, log, scratch)
+            layer = await self.prepare(task, scratch=scratch, timings=result.timings, note=log.write)
             self.on_event("stage", task.id, "tests")
             ws = await self.open(layer)
         try:
@@ -375,6 +363,14 @@ class Harness:
         )
         path = write_run_report(report, self.options.report_dir, models[0], self.options.run_id)
         return report, path
+
+
+def _check_parser(task: Task) -> None:
+    """EnvUnavailable when swerve has no parser for the task's test log."""
+    try:
+        get_parser(task.log_parser)
+    except KeyError as exc:
+        raise EnvUnavailable(str(exc.args[0])) from None
 
 
 def _python_prefix(python: str) -> str:

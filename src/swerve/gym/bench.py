@@ -9,13 +9,13 @@ second, peak memory, failures, and what was left behind (processes, mounts, dire
 from __future__ import annotations
 
 import asyncio
-import os
 import resource
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swerve.cache import cache_root
 from swerve.gym.leftovers import Footprint
 from swerve.models.base import ToolCall
 
@@ -88,9 +88,7 @@ async def run_bench(
     """Run the benchmark; every environment is live at once between reset and close."""
     from swerve.gym.env import DirectoryEnv
 
-    work_dir = (
-        work_dir or Path(os.environ.get("SWERVE_CACHE", Path.home() / ".cache" / "swerve")) / "gym-bench"
-    )
+    work_dir = work_dir or cache_root() / "gym-bench"
     base = make_base(work_dir)
     result = BenchResult(envs=envs, steps=steps)
     gate = asyncio.Semaphore(max(1, concurrency))

@@ -13,12 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from swerve.agent.events import Finished
 from swerve.agent.loop import Agent, Limits, system_prompt
 from swerve.agent.permissions import Permission
 from swerve.agent.secrets import secret_values
 from swerve.agent.trajectory import trajectory_record, utc_now
 from swerve.gym.base import Episode, InfraError, Verdict
-from swerve.models.base import Message, Model, ModelTurn, Sampling, TextCallback, ToolSpec
+from swerve.models.base import Message, Model, ModelTurn, Sampling, TextCallback, ToolSpec, Usage
 from swerve.sandbox.base import SandboxError
 from swerve.sandbox.cancel import to_the_end
 
@@ -203,16 +204,13 @@ class EpisodeRunner:
         prompt: str,
         agent: Agent | None,
         model: Model | None,
-        finished: Any,
+        finished: Finished | None,
         verdict: Verdict | None,
         infra: str | None,
         patch: str,
         timing: dict[str, float],
         started_at: str,
     ) -> dict[str, Any]:
-        from swerve.agent.events import Finished
-        from swerve.models.base import Usage
-
         if finished is None:
             finished = Finished(
                 exit_reason="error",

@@ -39,8 +39,7 @@ def instance_result(record: dict[str, Any], model: str) -> InstanceResult:
     if record.get("infra_error") or not report.get("outcome"):
         cause = record.get("infra_error") or "the episode ended without a verdict"
         return InstanceResult(task_id, model, ERROR, cause=str(cause))
-    result = InstanceResult.from_json({**report, "instance_id": task_id, "model": model})
-    return result
+    return InstanceResult.from_json({**report, "instance_id": task_id, "model": model})
 
 
 async def evaluate_agent(

@@ -8,40 +8,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from swerve.sandbox.proctree import find_tree
 from swerve.sandbox.sweeper import ProcessState
 
 STATE_MARKER = "swerve-sandbox"
-
-
-def live_processes() -> dict[int, int]:
-    """pid -> parent pid of every live (not zombie) process."""
-    found: dict[int, int] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != b"Z":
-            found[int(name)] = int(fields[1])
-    return found
-
-
-def descendants(*roots: int) -> set[int]:
-    """Live processes below ``roots`` (this process when none is given)."""
-    children: dict[int, list[int]] = {}
-    for pid, parent in live_processes().items():
-        children.setdefault(parent, []).append(pid)
-    found: set[int] = set()
-    stack = list(roots or (os.getpid(),))
-    while stack:
-        for child in children.get(stack.pop(), []):
-            if child not in found:
-                found.add(child)
-                stack.append(child)
-    return found
 
 
 def sandbox_mounts() -> int:
@@ -67,7 +37,7 @@ class Footprint:
 
     @classmethod
     def take(cls, state_root: str | None = None) -> Footprint:
-        return cls(descendants(), sandbox_mounts(), state_entries(state_root))
+        return cls(find_tree(os.getpid()), sandbox_mounts(), state_entries(state_root))
 
     def left_since(self, state_root: str | None = None) -> dict[str, int]:
         """What exists now that did not before: {"processes", "mounts", "directories"}."""

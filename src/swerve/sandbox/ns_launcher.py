@@ -23,6 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from swerve.cache import cache_root
 from swerve.sandbox.base import SandboxError
 
 SOURCE = Path(__file__).with_name("ns_native") / "launcher.c"
@@ -32,14 +33,6 @@ _MIN_FD = 10  # fds handed to a launcher are moved above this, clear of 0-3
 _DEFAULT_SIGNALS = tuple(
     s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP) and s < 65
 )
-
-
-def cache_dir() -> Path:
-    """Where swerve keeps built artifacts: $SWERVE_CACHE_DIR, else $XDG_CACHE_HOME/swerve."""
-    if os.environ.get("SWERVE_CACHE_DIR"):
-        return Path(os.environ["SWERVE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "swerve"
 
 
 _launcher: list[str] | None = None
@@ -70,7 +63,7 @@ async def build_native(directory: Path | None = None) -> Path | None:
     """Compile the launcher into the cache (once per source version); None without a compiler."""
     source = SOURCE.read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:16]
-    directory = directory or cache_dir() / "sandbox"
+    directory = directory or cache_root() / "sandbox"
     target = directory / f"ns-launcher-{digest}"
     if os.access(target, os.X_OK):
         return target

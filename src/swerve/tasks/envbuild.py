@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from swerve.cache import cache_root
 from swerve.tasks.model import EnvSpec
 
 LAYOUT_VERSION = "4"  # bump when the layout of built layers changes
@@ -48,12 +49,6 @@ class EnvUnavailable(Exception):
         super().__init__(cause)
         self.cause = cause
         self.log_path = log_path
-
-
-def cache_root() -> Path:
-    """``$SWERVE_CACHE`` or ``~/.cache/swerve``."""
-    env = os.environ.get("SWERVE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "swerve"
 
 
 # -- finding a Python -----------------------------------------------------------------------------

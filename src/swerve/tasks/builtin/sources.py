@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from swerve.cache import cache_root
 from swerve.tasks.builtin.libraries import Library
 from swerve.tasks.model import TaskError
 
@@ -42,12 +43,6 @@ _GIT_IDENTITY = {
 
 class SourceError(TaskError):
     """An sdist cannot be had or does not match its pin; the message says what to do."""
-
-
-def cache_root() -> Path:
-    """``$SWERVE_CACHE`` or ``~/.cache/swerve``."""
-    env = os.environ.get("SWERVE_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "swerve"
 
 
 @contextlib.contextmanager
