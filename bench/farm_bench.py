@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from swerve.cache import cache_root
 from swerve.gym.bench import SCRIPT, VERIFY, make_base, policy, run_bench
 from swerve.gym.env import DirectoryEnv
+from swerve.paths import cache_root
 
 WORK = cache_root() / "farm-bench"
 

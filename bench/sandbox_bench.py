@@ -32,9 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from swerve.sandbox import ns_launcher, overlay
-from swerve.sandbox.namespace import NamespaceWorkspace, check_support
-from swerve.sandbox.sweeper import ProcessState
+from swerve.sandbox.ns import NamespaceWorkspace, check_support, overlay
+from swerve.sandbox.ns import launcher as ns_launcher
+from swerve.sandbox.ns.state import ProcessState
 
 ANCHOR_DOCKER_RUN_MS = 260.0  # issue figures, measured elsewhere
 ANCHOR_DOCKER_EXEC_MS = 75.0

@@ -1,5 +1,6 @@
-"""Settings resolution: command-line flags > environment > project ``.swerve/settings.json`` >
-user ``~/.swerve/settings.json`` > defaults."""
+"""Settings resolution (command-line flags > environment > project ``.swerve/settings.json`` > user
+``~/.swerve/settings.json`` > defaults) and ``AgentConfig``, the one place an agent's model and
+limits are built from settings, for every face (``swerve -p``, the app, eval, gym)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from swerve.agent.session import swerve_home
+from swerve.agent.permissions import APPROVAL_MODES
+from swerve.errors import ConfigError
+from swerve.models.base import Pricing
+from swerve.models.factory import PROVIDERS, TOOL_PROTOCOLS
+from swerve.paths import swerve_home
 
-APPROVAL_MODES = ("plan", "default", "auto-edit", "yolo")
-TOOL_PROTOCOLS = ("native", "qwen-xml")
-PROVIDERS = ("openai", "anthropic")
-
-
-class ConfigError(Exception):
-    """Settings that cannot be used; the message says what to change."""
+if TYPE_CHECKING:
+    from swerve.agent.events import EventSink
+    from swerve.agent.loop import Agent, RunLimits
+    from swerve.agent.permissions import Permission
+    from swerve.models.base import Message, Model
+    from swerve.tools.base import ToolContext
+    from swerve.tools.registry import ToolRegistry
 
 
 @dataclass
@@ -32,8 +37,7 @@ class Settings:
     max_tokens: int | None = None
     max_cost: float | None = None
     wall_clock_s: float | None = None
-    input_price_per_mtok: float = 0.0
-    output_price_per_mtok: float = 0.0
+    pricing: Pricing = field(default_factory=Pricing)
     context_window: int | None = None
     sampling: dict[str, Any] = field(default_factory=dict)
     sandbox: bool = False
@@ -106,8 +110,9 @@ def _apply_file(settings: Settings, data: dict[str, Any], source: str) -> None:
             settings.allow = list(value.get("allow", settings.allow))
             settings.deny = list(value.get("deny", settings.deny))
         elif key == "pricing" and isinstance(value, dict):
-            settings.input_price_per_mtok = float(value.get("inputPerMTok", 0.0))
-            settings.output_price_per_mtok = float(value.get("outputPerMTok", 0.0))
+            settings.pricing = Pricing(
+                float(value.get("inputPerMTok", 0.0)), float(value.get("outputPerMTok", 0.0))
+            )
 
 
 def _provider_guess(settings: Settings, env: dict[str, str]) -> str:
@@ -185,3 +190,108 @@ MISSING_MODEL_HELP = """no model is configured. Set one of:
   - ANTHROPIC_API_KEY (and ANTHROPIC_MODEL / ANTHROPIC_BASE_URL) for an Anthropic-compatible endpoint;
   - "model" in ~/.swerve/settings.json or .swerve/settings.json;
   - or --model on the command line (--model replay:demo runs offline)."""
+
+
+@dataclass
+class AgentConfig:
+    """What one agent is made of: its model and its limits. Plain data (it pickles, so Ray workers
+    can hold one); ``api_key`` never reaches a record or a manifest."""
+
+    model: str
+    provider: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    tool_protocol: str = "native"
+    context_window: int | None = None
+    sampling: dict[str, Any] = field(default_factory=dict)
+    max_turns: int | None = 50
+    max_tokens: int | None = None
+    max_cost: float | None = None
+    wall_clock_s: float | None = None
+    pricing: Pricing = field(default_factory=Pricing)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, max_turns: int | None = None) -> AgentConfig:
+        """The agent of resolved settings; ``max_turns`` replaces the settings' own. Raises
+        ConfigError (with help) when no model is configured anywhere."""
+        if not settings.model:
+            raise ConfigError(MISSING_MODEL_HELP)
+        return cls(
+            model=settings.model,
+            provider=settings.provider,
+            base_url=settings.base_url,
+            api_key=settings.api_key,
+            tool_protocol=settings.tool_protocol,
+            context_window=settings.context_window,
+            sampling=dict(settings.sampling),
+            max_turns=settings.max_turns if max_turns is None else max_turns,
+            max_tokens=settings.max_tokens,
+            max_cost=settings.max_cost,
+            wall_clock_s=settings.wall_clock_s,
+            pricing=settings.pricing,
+        )
+
+    def build_model(self) -> Model:
+        """The Model these settings name. Raises ValueError for settings that cannot work."""
+        from swerve.models.base import Sampling
+        from swerve.models.factory import create_model
+
+        sampling = Sampling(**{k: v for k, v in self.sampling.items() if v is not None})
+        return create_model(
+            self.model,
+            provider=self.provider,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            tool_protocol=self.tool_protocol,
+            context_window=self.context_window,
+            sampling=sampling,
+        )
+
+    def limits(self) -> RunLimits:
+        from swerve.agent.loop import RunLimits
+
+        return RunLimits(
+            max_turns=self.max_turns,
+            max_tokens=self.max_tokens,
+            max_cost=self.max_cost,
+            wall_clock_s=self.wall_clock_s,
+            pricing=self.pricing,
+        )
+
+    def build_agent(
+        self,
+        model: Model,
+        tools: ToolRegistry,
+        context: ToolContext,
+        *,
+        permission: Permission,
+        system: str,
+        history: list[Message] | None = None,
+        on_event: EventSink | None = None,
+    ) -> Agent:
+        """The agent loop over ``model`` (built with ``build_model``, perhaps wrapped) and ``tools``."""
+        from swerve.agent.loop import Agent
+
+        return Agent(
+            model,
+            tools,
+            context,
+            permission=permission,
+            limits=self.limits(),
+            system=system,
+            history=history,
+            on_event=on_event,
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The parts that define a run (for a manifest); no secrets."""
+        return {
+            "model": self.model,
+            "provider": self.provider,
+            "base_url": self.base_url,
+            "tool_protocol": self.tool_protocol,
+            "sampling": {k: v for k, v in self.sampling.items() if v is not None},
+            "max_turns": self.max_turns,
+            "max_tokens": self.max_tokens,
+            "wall_clock_s": self.wall_clock_s,
+        }

@@ -5,9 +5,10 @@ import json
 import pytest
 
 from swerve.agent.context import load_project_context, split_for_compression
-from swerve.agent.secrets import redact_obj, secret_values
 from swerve.agent.session import SessionLog, find_session, load_messages
-from swerve.config import ConfigError, resolve
+from swerve.config import resolve
+from swerve.errors import ConfigError
+from swerve.secrets import redact_obj, secret_values
 
 
 def test_project_context_reads_agents_and_qwen_md_up_to_the_repo_root(tmp_path):

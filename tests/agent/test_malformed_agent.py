@@ -4,7 +4,7 @@ observation to the model; the agent never crashes."""
 from __future__ import annotations
 
 from swerve.agent.events import ToolFinished
-from swerve.agent.loop import Agent, Limits
+from swerve.agent.loop import Agent, RunLimits
 from swerve.agent.permissions import Permission
 from swerve.models.openai_chat import OpenAIChatModel
 from swerve.models.qwen_xml import QwenXMLModel
@@ -42,7 +42,7 @@ async def run_cases(tmp_path, xml_protocol: bool) -> tuple[int, int, int]:
                 registry,
                 ToolContext(workspace),
                 permission=Permission("default"),  # headless: edits and commands are denied, reads run
-                limits=Limits(max_turns=4),
+                limits=RunLimits(max_turns=4),
                 on_event=lambda e, out=finished_calls: out.append(e) if isinstance(e, ToolFinished) else None,
             )
             finished = await agent.run("do the task")

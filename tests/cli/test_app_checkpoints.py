@@ -10,7 +10,7 @@ import pytest
 
 from swerve.agent.events import Compressed
 from swerve.agent.loop import Agent
-from swerve.cli.checkpoints import CheckpointError, Checkpoints, close_open_calls, project_key
+from swerve.cli.app.checkpoints import CheckpointError, Checkpoints, close_open_calls, project_key
 from swerve.models.replay import ReplayModel
 from swerve.sandbox.host import HostWorkspace
 from swerve.tools import default_tools

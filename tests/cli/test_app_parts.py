@@ -213,7 +213,7 @@ def test_init_scan_describes_the_project(tmp_path):
 
 def test_custom_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("SWERVE_HOME", str(tmp_path / "home"))
-    from swerve.cli import commands
+    from swerve.cli.app import commands
 
     user = tmp_path / "home" / "commands"
     project = tmp_path / "p" / ".swerve" / "commands"

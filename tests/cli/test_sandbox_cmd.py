@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from swerve.sandbox.base import SandboxError
-from swerve.sandbox.namespace import check_support
+from swerve.errors import SandboxError
+from swerve.sandbox.ns import check_support
 
 
 @pytest.fixture(scope="module", autouse=True)

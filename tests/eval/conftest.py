@@ -46,7 +46,8 @@ def calc_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 @pytest.fixture(scope="session")
 def env_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache folder for the session; the env layer (pytest from PyPI) is built in it once."""
-    from swerve.tasks.envbuild import EnvUnavailable, ensure_env
+    from swerve.errors import EnvUnavailable
+    from swerve.tasks.envbuild import ensure_env
 
     # Not under /tmp: a sandbox's /tmp is its own, so layers there would be invisible to it.
     cache = Path(__file__).resolve().parents[2] / ".swerve-cache" / "tests"

@@ -41,9 +41,10 @@ from swerve.eval.docker_images import (
     swebench_eval_script,
     swebench_image_name,
 )
-from swerve.eval.environments import provides_environment, sandbox_named
+from swerve.eval.environments import provides_environment
 from swerve.eval.harness import EvalOptions, Harness
 from swerve.eval.reports import ENV_UNAVAILABLE, RESOLVED, UNRESOLVED, InstanceResult
+from swerve.eval.sandboxes import sandbox_named
 from swerve.tasks.model import EnvSpec, Task
 from swerve.tasks.swebench import Prediction
 

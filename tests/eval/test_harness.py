@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from calc_project import FUZZY_PATCH, GOLD_PATCH, assert_swebench_report_keys, instance_row
 
-from swerve.eval.environments import sandbox_named
 from swerve.eval.harness import EvalOptions, Harness
 from swerve.eval.reports import (
     EMPTY_PATCH,
@@ -20,6 +19,7 @@ from swerve.eval.reports import (
     UNRESOLVED,
     InstanceResult,
 )
+from swerve.eval.sandboxes import sandbox_named
 from swerve.eval.validation import validate
 from swerve.tasks.model import EnvSpec
 from swerve.tasks.swebench import Prediction

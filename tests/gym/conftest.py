@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from swerve.sandbox.base import SandboxError
-from swerve.sandbox.namespace import check_support
+from swerve.errors import SandboxError
+from swerve.sandbox.ns import check_support
 
 EVAL_TESTS = Path(__file__).resolve().parents[1] / "eval"
 SANDBOX_TESTS = Path(__file__).resolve().parents[1] / "sandbox"

@@ -14,9 +14,9 @@ import pytest
 from calc_project import CALC
 from ns_support import host_mounts_with, host_processes_with
 
-from swerve.eval.environments import sandbox_named
+from swerve.errors import InfraError
 from swerve.eval.harness import EvalOptions, Harness
-from swerve.gym.base import InfraError
+from swerve.eval.sandboxes import sandbox_named
 from swerve.gym.env import DirectoryEnv, LayerCache, TaskEnv
 from swerve.gym.gated import GatedWorkspace
 from swerve.models.base import ToolCall

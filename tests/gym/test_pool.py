@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from ns_support import host_processes_with
 
-from swerve.gym.episode import AgentConfig, EpisodeRunner, PoolLimits
+from swerve.config import AgentConfig
+from swerve.gym.episode import EpisodeRunner, PoolLimits
 from swerve.gym.leftovers import Footprint
 from swerve.gym.pool import LocalExecutor, Pool, plan_episodes
 from swerve.gym.sources import DirectoryEntry, DirectorySource

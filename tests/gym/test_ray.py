@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 from ray_support import RayCluster, processes_with
 
-from swerve.gym.base import Episode, InfraError
-from swerve.gym.episode import AgentConfig, EpisodeRunner, PoolLimits
+from swerve.config import AgentConfig
+from swerve.errors import InfraError
+from swerve.gym.base import Episode
+from swerve.gym.episode import EpisodeRunner, PoolLimits
 from swerve.gym.pool import Pool, plan_episodes
 from swerve.gym.ray_backend import NoWorkersLeft, RayExecutor, Worker, plan_placement
 from swerve.gym.sources import DirectoryEntry, DirectorySource

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from swerve.errors import StoreError
 from swerve.gym.export import COLUMNS, ExportError, export_parquet
 from swerve.gym.stats import format_stats, pass_at_k, percentile, run_stats
-from swerve.gym.store import EPISODES, RunStore, StoreError
+from swerve.gym.store import EPISODES, RunStore
 
 CONFIG = {"source": {"kind": "directory"}, "model": "qwen3-coder", "samples": 2}
 

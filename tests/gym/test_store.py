@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from swerve.gym.store import EPISODES, MANIFEST, RunStore, StoreError, read_records, scan_episodes
+from swerve.errors import StoreError
+from swerve.gym.store import EPISODES, MANIFEST, RunStore, read_records, scan_episodes
 
 CONFIG = {
     "source": {"kind": "directory", "path": "/tasks"},

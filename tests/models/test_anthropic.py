@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from swerve.errors import ModelError
 from swerve.models.anthropic_messages import AnthropicMessagesModel, convert_messages, default_max_tokens
-from swerve.models.base import ModelError, Sampling, ToolSpec
+from swerve.models.base import Sampling, ToolSpec
 from swerve.models.retry import RetryPolicy
 
 KEY = "sk-ant-test-0123456789"

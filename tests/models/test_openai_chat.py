@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from swerve.models.base import ModelError, Sampling, ToolSpec
+from swerve.errors import ModelError
+from swerve.models.base import Sampling, ToolSpec
 from swerve.models.openai_chat import OpenAIChatModel, ToolCallAccumulator
 from swerve.models.retry import RetryPolicy
 

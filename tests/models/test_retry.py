@@ -6,7 +6,7 @@ import email.utils
 
 import pytest
 
-from swerve.models.base import ModelError
+from swerve.errors import ModelError
 from swerve.models.retry import (
     Retry,
     RetryableError,

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from ns_support import host_processes_with, marker_sleep, mount_count
 
-from swerve.sandbox.limits import Limits
-from swerve.sandbox.namespace import NamespaceWorkspace, cgroup_pool
-from swerve.sandbox.sweeper import sweep
+from swerve.sandbox.ns import NamespaceWorkspace, cgroup_pool
+from swerve.sandbox.ns.limits import Limits
+from swerve.sandbox.ns.state import sweep
 
 pytestmark = pytest.mark.usefixtures("namespaces_available")
 
@@ -287,7 +287,7 @@ async def test_killing_the_parent_leaves_no_process_and_no_mount(base: Path, tmp
         textwrap.dedent(
             f"""
             import asyncio, os, sys
-            from swerve.sandbox.namespace import NamespaceWorkspace
+            from swerve.sandbox.ns import NamespaceWorkspace
 
             async def main():
                 a = await NamespaceWorkspace.create([{str(base)!r}])

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from docker_support import REPO, api_client, daemon_problem, local_image, user_image
 
-from swerve.sandbox.base import SandboxError
+from swerve.errors import SandboxError
 from swerve.sandbox.docker import (
     LABEL_EXPIRES,
     LABEL_OWNER_NS,

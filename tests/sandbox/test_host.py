@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from swerve.sandbox.base import SandboxError
-from swerve.sandbox.host import HostWorkspace, OutputBuffer
+from swerve.errors import SandboxError
+from swerve.sandbox.host import HostWorkspace
+from swerve.sandbox.output import OutputBuffer
 from swerve.sandbox.proctree import is_alive, kill_tree
 
 

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from ns_support import host_processes_with, marker_sleep, mount_count
 
-from swerve.sandbox import ns_launcher
-from swerve.sandbox.base import SandboxError
-from swerve.sandbox.limits import Limits
-from swerve.sandbox.namespace import NamespaceWorkspace
-from swerve.sandbox.sweeper import ProcessState
+from swerve.errors import SandboxError
+from swerve.sandbox.ns import NamespaceWorkspace
+from swerve.sandbox.ns.limits import Limits
+from swerve.sandbox.ns.state import ProcessState
 
 pytestmark = pytest.mark.usefixtures("namespaces_available")
 
@@ -389,32 +388,3 @@ async def test_bad_input_is_refused_clearly(tmp_path: Path, repo: Path):
         assert (await ws.exec("echo fine")).output == "fine\n"
     finally:
         await ws.close()
-
-
-async def test_python_launcher_behaves_the_same(repo: Path, monkeypatch):
-    monkeypatch.setenv(ns_launcher.LAUNCHER_ENV, "python")
-    ns_launcher.reset_launcher_choice()
-    try:
-        ws = await NamespaceWorkspace.create([repo])
-        try:
-            assert (await ns_launcher.describe()).startswith("python")
-            result = await ws.exec("echo a; echo b >&2; cat hello.py; echo x > f; exit 3")
-            assert result.output == "a\nb\nprint('hello')\n" and result.exit_code == 3
-            assert await ws.read_bytes(f"{ws.root}/f") == b"x\n"
-            sleep = marker_sleep()
-            assert (await ws.exec(f"setsid {sleep} & {sleep}", timeout=0.5)).timed_out
-            assert host_processes_with(sleep) == []
-            assert "+x" in await ws.diff()
-        finally:
-            await ws.close()
-        pws = await NamespaceWorkspace.create([repo], mode="persistent", limits=Limits(disk_mb=64))
-        try:
-            await pws.exec(f"nohup {sleep} >/dev/null 2>&1 &")
-            assert (await pws.exec(f"pgrep -fx '{sleep}' | wc -l")).output == "1\n"
-            await pws.write_bytes("/tmp/x", b"kept")
-            assert (await pws.exec("cat /tmp/x")).output == "kept"
-        finally:
-            await pws.close()
-        assert host_processes_with(sleep) == []
-    finally:
-        ns_launcher.reset_launcher_choice()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from ns_support import host_processes_with, marker_sleep
 
-from swerve.sandbox.base import SandboxError
-from swerve.sandbox.namespace import NamespaceWorkspace
+from swerve.errors import SandboxError
+from swerve.sandbox.ns import NamespaceWorkspace
 from swerve.sandbox.proctree import is_alive
 
 pytestmark = pytest.mark.usefixtures("namespaces_available")
@@ -178,7 +178,7 @@ async def test_project_mode_writes_the_project_and_nothing_else(project: Path, m
 
 
 async def test_project_mode_refuses_a_disk_quota(project: Path):
-    from swerve.sandbox.limits import Limits
+    from swerve.sandbox.ns.limits import Limits
 
     with pytest.raises(SandboxError, match="quota"):
         await NamespaceWorkspace.open_project(project, limits=Limits(disk_mb=10))

@@ -28,8 +28,8 @@ def python_for_others() -> str | None:
 SCRIPT = textwrap.dedent(
     """
     import asyncio, os, sys
-    from swerve.sandbox.namespace import NamespaceWorkspace
-    from swerve.sandbox.limits import Limits
+    from swerve.sandbox.ns import NamespaceWorkspace
+    from swerve.sandbox.ns.limits import Limits
 
     async def main(base):
         ws = await NamespaceWorkspace.create([base], limits=Limits(processes=20))

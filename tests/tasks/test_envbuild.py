@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from swerve.tasks.envbuild import (
-    ENV_MARKER,
-    EnvUnavailable,
-    build_instance_layer,
-    ensure_env,
-    find_python,
-    site_packages,
-)
+from swerve.errors import EnvUnavailable
+from swerve.tasks.envbuild import ENV_MARKER, build_instance_layer, ensure_env, find_python, site_packages
 from swerve.tasks.model import EnvSpec
 from swerve.tasks.specs import SPECS, spec_for
 

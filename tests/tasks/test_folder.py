@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from swerve.errors import TaskError
 from swerve.tasks.folder import load_task_folder, load_task_folders
-from swerve.tasks.model import TaskError
 
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 

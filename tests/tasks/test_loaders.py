@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from swerve.tasks.model import TaskError
+from swerve.errors import TaskError
 from swerve.tasks.swebench import (
     check_prediction_ids,
     files_in_patch,

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from swerve.errors import PathError
 from swerve.sandbox.host import HostWorkspace
 from swerve.tools.base import ToolContext
-from swerve.tools.paths import PathError, display_path, resolve_path
+from swerve.tools.paths import display_path, resolve_path
 
 
 async def test_relative_and_absolute_paths_inside_the_root(ctx, root: Path):

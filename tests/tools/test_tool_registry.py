@@ -5,10 +5,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from swerve.errors import ToolError
 from swerve.models.base import ToolCall
 from swerve.tools import default_tools
 from swerve.tools.base import Tool, ToolContext, ToolResult
-from swerve.tools.registry import ToolError, ToolRegistry, validate_args
+from swerve.tools.registry import ToolRegistry, validate_args
 
 QWEN_CODE_NAMES = {
     "read_file",

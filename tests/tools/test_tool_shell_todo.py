@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from swerve.errors import ToolError
 from swerve.sandbox.proctree import is_alive
-from swerve.tools.registry import ToolError
 from swerve.tools.shell import timeout_seconds
 from swerve.tools.todo import TODOS_KEY
 

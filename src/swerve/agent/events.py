@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from swerve.models.base import Message, ModelTurn, ToolCall, Usage
 from swerve.tools.base import ToolResult
+
+ExitReason = Literal[
+    "completed",  # the model answered without calling a tool
+    "max_turns",
+    "max_tokens",
+    "max_cost",
+    "timeout",  # the wall-clock limit
+    "loop",  # the loop guard stopped a repetition
+    "model_error",  # the endpoint failed for good
+    "interrupted",  # Esc, Ctrl-C, SIGTERM
+    "error",
+]
+EXIT_REASONS: tuple[ExitReason, ...] = get_args(ExitReason)
 
 
 @dataclass
@@ -67,7 +80,7 @@ class Compressed:
 
 @dataclass
 class Finished:
-    exit_reason: str
+    exit_reason: ExitReason
     result: str
     num_turns: int
     usage: Usage

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
-import platform
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from importlib import resources
+from dataclasses import dataclass, field
 from typing import Any
 
 from swerve.agent import context as ctxmod
@@ -17,6 +14,7 @@ from swerve.agent.events import (
     Compressed,
     Event,
     EventSink,
+    ExitReason,
     Finished,
     MessageAdded,
     ModelReplied,
@@ -28,38 +26,22 @@ from swerve.agent.events import (
 )
 from swerve.agent.guard import LOOP_WARNING, TEXT_LOOP_WARNING, LoopGuard
 from swerve.agent.permissions import ApprovalRequest, Permission
-from swerve.models.base import Message, Model, ModelError, Sampling, ToolCall, Usage
+from swerve.agent.prompts import system_prompt
+from swerve.errors import ModelError
+from swerve.models.base import Message, Model, Pricing, Sampling, ToolCall, Usage
 from swerve.tools.base import ToolContext, ToolResult
 from swerve.tools.registry import ToolRegistry
 
-EXIT_REASONS = (
-    "completed",
-    "max_turns",
-    "max_tokens",
-    "max_cost",
-    "timeout",
-    "loop",
-    "model_error",
-    "interrupted",
-    "error",
-)
-
 
 @dataclass
-class Limits:
+class RunLimits:
     """When a run stops by itself. ``None`` means no limit."""
 
     max_turns: int | None = 100
     max_tokens: int | None = None  # input + output, summed over turns
-    max_cost: float | None = None  # in the currency of the prices below
+    max_cost: float | None = None  # in the currency of ``pricing``
     wall_clock_s: float | None = None
-    input_price_per_mtok: float = 0.0
-    output_price_per_mtok: float = 0.0
-
-    def cost(self, usage: Usage) -> float:
-        return (
-            usage.input_tokens * self.input_price_per_mtok + usage.output_tokens * self.output_price_per_mtok
-        ) / 1e6
+    pricing: Pricing = field(default_factory=Pricing)
 
 
 @dataclass
@@ -69,20 +51,6 @@ class TurnStats:
     env_s: float
     usage: Usage
     finish_reason: str
-
-
-def system_prompt(root: str, project_context: str = "", extra: str = "") -> str:
-    """Our system prompt for a workspace rooted at ``root``, with the project's rules."""
-    text = resources.files("swerve.agent.prompts").joinpath("system.md").read_text(encoding="utf-8")
-    text = (
-        text.replace("{root}", root)
-        .replace("{platform}", f"{platform.system()} {platform.machine()}")
-        .replace("{date}", datetime.date.today().isoformat())
-    )
-    for part in (project_context, extra):
-        if part:
-            text += "\n\n" + part
-    return text.strip()
 
 
 BeforeTools = Callable[[list[ToolCall]], Awaitable[None]]
@@ -104,7 +72,7 @@ class Agent:
         tool_context: ToolContext,
         *,
         permission: Permission | None = None,
-        limits: Limits | None = None,
+        limits: RunLimits | None = None,
         sampling: Sampling | None = None,
         system: str | None = None,
         history: list[Message] | None = None,
@@ -115,7 +83,7 @@ class Agent:
         self.tools = tools
         self.ctx = tool_context
         self.permission = permission or Permission("default")
-        self.limits = limits or Limits()
+        self.limits = limits or RunLimits()
         self.sampling = sampling
         self.on_event = on_event
         # awaited with a turn's tool calls before any of them runs (the app checkpoints files here)
@@ -141,6 +109,14 @@ class Agent:
     def _add(self, message: Message) -> None:
         self.messages.append(message)
         self._emit(MessageAdded(message))
+
+    def set_tools(self, tools: ToolRegistry) -> None:
+        """Use ``tools`` from the next turn on (MCP servers that connected, or went away)."""
+        self.tools = tools
+
+    def set_model(self, model: Model) -> None:
+        """Use ``model`` from the next turn on (``/model`` in the app)."""
+        self.model = model
 
     def interrupt(self) -> None:
         """End the current run at once (Esc, Ctrl-C); the history stays consistent."""
@@ -171,7 +147,9 @@ class Agent:
         started = time.monotonic()
         turns_before = len(self.turns)
         self._add({"role": "user", "content": task})
-        reason, error, result = "completed", None, ""
+        reason: ExitReason = "completed"
+        error: str | None = None
+        result = ""
         try:
             async with asyncio.timeout(self.limits.wall_clock_s):
                 result = await self._work(started, turns_before)
@@ -246,8 +224,10 @@ class Agent:
         total = self.usage.input_tokens + self.usage.output_tokens
         if lim.max_tokens is not None and total >= lim.max_tokens:
             raise _Stop("max_tokens", f"used {total} tokens, limit {lim.max_tokens}")
-        if lim.max_cost is not None and lim.cost(self.usage) >= lim.max_cost:
-            raise _Stop("max_cost", f"cost {lim.cost(self.usage):.4f} reached the limit of {lim.max_cost:g}")
+        if lim.max_cost is not None and lim.pricing.cost(self.usage) >= lim.max_cost:
+            raise _Stop(
+                "max_cost", f"cost {lim.pricing.cost(self.usage):.4f} reached the limit of {lim.max_cost:g}"
+            )
 
     # -- tools --------------------------------------------------------------------------------
 
@@ -295,7 +275,7 @@ class Agent:
         if not batch:
             return
         for call in batch:
-            self._emit(ToolStarted(call, self._summary(call), "read"))
+            self._emit(ToolStarted(call, self.tools.summary(call), "read"))
         results = await self._guarded(asyncio.gather(*(self._execute(c) for c in batch)))
         for call, (result, seconds) in zip(batch, results, strict=True):
             self._answer(call, result, seconds)
@@ -310,7 +290,7 @@ class Agent:
             result, seconds = await self._execute(call)
             self._answer(call, result, seconds)
             return
-        request = ApprovalRequest(call.name, tool.kind, call.arguments, self._summary(call))
+        request = ApprovalRequest(call.name, tool.kind, call.arguments, self.tools.summary(call))
         if self.permission.needs_asking(tool.kind) and self.permission.ask is not None:
             with contextlib.suppress(Exception):
                 request.preview = await tool.preview(call.arguments, self.ctx)
@@ -334,15 +314,6 @@ class Agent:
         t0 = time.monotonic()
         result = await self.tools.call(call, self.ctx)
         return result, time.monotonic() - t0
-
-    def _summary(self, call: ToolCall) -> str:
-        tool = self.tools.get(call.name)
-        if tool is None or call.error is not None:
-            return call.name
-        try:
-            return tool.summary(call.arguments)
-        except Exception:
-            return call.name
 
     def _answer(self, call: ToolCall, result: ToolResult, seconds: float = 0.0, denied: bool = False) -> None:
         self._emit(ToolFinished(call, result, seconds, denied))

@@ -61,6 +61,10 @@ class Permission:
             return kind == "execute"
         return True
 
+    def allow_also(self, rules: list[str]) -> None:
+        """Add allow rules for the rest of the session (duplicates are ignored)."""
+        self.allow.extend(r for r in rules if r not in self.allow)
+
     async def decide(self, request: ApprovalRequest) -> Decision:
         if rules_deny(self.deny, request):
             return Decision(False, f"{request.tool} is denied by a settings rule")

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from pathlib import Path
 from typing import Any
 
-from swerve.agent.secrets import redact_obj
+from swerve.errors import SessionError
 from swerve.models.base import Message
-
-
-def swerve_home() -> Path:
-    """``$SWERVE_HOME``, else ``~/.swerve``."""
-    return Path(os.environ.get("SWERVE_HOME") or Path.home() / ".swerve")
-
-
-def project_dir(cwd: str) -> Path:
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", os.path.abspath(cwd)).strip("-") or "root"
-    return swerve_home() / "projects" / slug[-120:]
-
-
-class SessionError(Exception):
-    pass
+from swerve.paths import project_dir
+from swerve.secrets import redact_obj
 
 
 class SessionLog:

@@ -11,8 +11,8 @@ from typing import Any
 from swerve import __version__
 from swerve.agent.events import Finished
 from swerve.agent.loop import TurnStats
-from swerve.agent.secrets import redact_obj
 from swerve.models.base import Message, Sampling
+from swerve.secrets import redact_obj
 
 SCHEMA = "swerve.trajectory/1"
 

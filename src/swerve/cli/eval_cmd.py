@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from swerve.cli.agent_flags import add_model_flags, agent_config_from
+from swerve.cli.flags import add_model_flags, agent_config_from
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -121,9 +121,9 @@ class Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from swerve.eval.environments import sandbox_named
+    from swerve.errors import TaskError
     from swerve.eval.harness import EvalOptions, Harness
-    from swerve.tasks.model import TaskError
+    from swerve.eval.sandboxes import sandbox_named
 
     if args.workers < 1:
         return _fail("--workers must be at least 1")

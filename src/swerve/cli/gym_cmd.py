@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from swerve.cli.agent_flags import add_model_flags, agent_config_from
+from swerve.cli.flags import add_model_flags, agent_config_from
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -162,10 +162,10 @@ def _source(args: argparse.Namespace) -> Any:
 
 
 async def _run(args: argparse.Namespace, source: Any, agent: Any, episodes: list[Any]) -> Any:
-    from swerve.gym.base import InfraError
+    from swerve.errors import InfraError, StoreError
     from swerve.gym.episode import EpisodeRunner, PoolLimits
     from swerve.gym.pool import LocalExecutor, Pool
-    from swerve.gym.store import RunStore, StoreError
+    from swerve.gym.store import RunStore
 
     out = Path(args.out)
     run_id = args.run_id or out.resolve().name
@@ -231,8 +231,8 @@ async def _run(args: argparse.Namespace, source: Any, agent: Any, episodes: list
 
 
 def stats(args: argparse.Namespace) -> int:
+    from swerve.errors import StoreError
     from swerve.gym.stats import format_stats, run_stats
-    from swerve.gym.store import StoreError
 
     try:
         summary = run_stats(Path(args.dir))
@@ -243,8 +243,8 @@ def stats(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
+    from swerve.errors import StoreError
     from swerve.gym.export import export_parquet
-    from swerve.gym.store import StoreError
 
     out = Path(args.output) if args.output else Path(args.dir) / "episodes.parquet"
     try:

@@ -3,128 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
+import signal
 import sys
-from typing import Any
 
-from swerve import __version__
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_LIMIT = 3
-EXIT_INTERRUPTED = 130
-
-EXIT_CODES = {
-    "completed": EXIT_OK,
-    "model_error": EXIT_ERROR,
-    "error": EXIT_ERROR,
-    "max_turns": EXIT_LIMIT,
-    "max_tokens": EXIT_LIMIT,
-    "max_cost": EXIT_LIMIT,
-    "timeout": EXIT_LIMIT,
-    "loop": EXIT_LIMIT,
-    "interrupted": EXIT_INTERRUPTED,
-}
-
-DESCRIPTION = """swerve: a coding agent for your terminal.
-
-  swerve                                    open the interactive app in this directory
-  swerve -p "fix the failing test"         run headless on a task, print the answer
-  echo "task" | swerve -p                   the task from standard input
-  swerve sandbox run -- CMD                 run a command in a throwaway sandbox
-  swerve eval --dataset builtin             validate (or, with a model, solve) the built-in suite
-  swerve gym run --tasks builtin --out DIR  run the agent on many tasks at once, record episodes
-
-Model: --model / $OPENAI_MODEL with $OPENAI_BASE_URL and $OPENAI_API_KEY (any OpenAI-compatible
-server), or $ANTHROPIC_API_KEY / $ANTHROPIC_BASE_URL; --model replay:demo runs offline.
-Settings: ~/.swerve/settings.json and .swerve/settings.json (flags > env > project > user).
-Exit codes: 0 done, 1 error (model or run), 2 bad usage or settings, 3 a limit or loop ended the run,
-130 interrupted."""
+from swerve.agent.events import Finished
+from swerve.agent.trajectory import trajectory_record, utc_now
+from swerve.cli.flags import EXIT_CODES, EXIT_ERROR, EXIT_USAGE, flags_from_args
+from swerve.cli.printers import make_printer
+from swerve.cli.session import Session, open_session
+from swerve.errors import RunError, SandboxError
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="swerve", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    p.add_argument(
-        "-p",
-        "--print",
-        dest="prompt",
-        nargs="?",
-        const="",
-        default=None,
-        metavar="TASK",
-        help="run headless on TASK (read from stdin when omitted) and exit",
-    )
-    p.add_argument("--output-format", choices=("text", "json", "stream-json"), default="text")
-    p.add_argument(
-        "--include-partial-messages",
-        action="store_true",
-        help="with stream-json: also emit text deltas as stream_event lines",
-    )
-    p.add_argument("--verbose", action="store_true", help="with text: show tool calls on stderr")
-    p.add_argument("--approval-mode", choices=("plan", "default", "auto-edit", "yolo"))
-    p.add_argument("--yolo", action="store_true", help="same as --approval-mode yolo")
-    p.add_argument("-m", "--model", help="model name, or replay:PATH / replay:demo")
-    p.add_argument("--provider", choices=("openai", "anthropic"))
-    p.add_argument("--base-url")
-    p.add_argument("--api-key")
-    p.add_argument("--tool-protocol", choices=("native", "qwen-xml"))
-    p.add_argument("--max-turns", type=int)
-    p.add_argument("--max-tokens", type=int, help="stop after this many tokens in + out")
-    p.add_argument("--max-cost", type=float, help="stop at this cost (needs pricing in settings)")
-    p.add_argument("--timeout", type=float, dest="wall_clock_s", help="wall-clock limit for the run, seconds")
-    p.add_argument("--context-window", type=int)
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--top-p", type=float)
-    p.add_argument("--top-k", type=int)
-    p.add_argument(
-        "--sandbox",
-        action="store_true",
-        default=None,
-        help="run shell commands in a namespace sandbox (project writable, rest read-only)",
-    )
-    p.add_argument(
-        "--add-dir", action="append", default=None, metavar="DIR", help="let the tools read and write DIR too"
-    )
-    p.add_argument(
-        "-c",
-        "--continue",
-        dest="continue_session",
-        action="store_true",
-        help="continue the latest session of this directory",
-    )
-    p.add_argument("-r", "--resume", metavar="ID", help="resume session ID")
-    p.add_argument("--trajectory", metavar="PATH", help="write the run's trajectory record (JSON) to PATH")
-    p.add_argument("--cwd", default=None, help="work in this directory instead of the current one")
-    p.add_argument("-v", "--version", action="version", version=f"swerve {__version__}")
-    return p
-
-
-def run_main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    if args.prompt is None:
-        if sys.stdin.isatty():
-            if not sys.stdout.isatty():
-                print(
-                    'swerve: the app needs a terminal on standard output; for scripts use -p "TASK"',
-                    file=sys.stderr,
-                )
-                return EXIT_USAGE
-            from swerve.cli.app import run_app
-
-            return run_app(args)
-        args.prompt = ""
+def run(args: argparse.Namespace) -> int:
+    """Run the task in ``args.prompt`` (or on standard input) and exit with its code."""
     if not args.prompt.strip() and not sys.stdin.isatty():
         args.prompt = sys.stdin.read()
     if not args.prompt.strip():
         print("swerve: no task given: pass it after -p or on standard input", file=sys.stderr)
         return EXIT_USAGE
-    import asyncio
-
-    from swerve.cli.runner import RunError, run_headless
-
     try:
         return asyncio.run(run_headless(args))
     except RunError as exc:
@@ -132,22 +31,57 @@ def run_main(argv: list[str]) -> int:
         return EXIT_USAGE
 
 
-def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """Settings fields given on the command line (None where a flag was not given)."""
-    mode = "yolo" if getattr(args, "yolo", False) else args.approval_mode
-    return {
-        "model": args.model,
-        "provider": args.provider,
-        "base_url": args.base_url,
-        "api_key": args.api_key,
-        "tool_protocol": args.tool_protocol,
-        "approval_mode": mode,
-        "max_turns": args.max_turns,
-        "max_tokens": args.max_tokens,
-        "max_cost": args.max_cost,
-        "wall_clock_s": args.wall_clock_s,
-        "context_window": args.context_window,
-        "sandbox": args.sandbox,
-        "allowed_dirs": [os.path.abspath(d) for d in args.add_dir] if args.add_dir else None,
-        "sampling": {"temperature": args.temperature, "top_p": args.top_p, "top_k": args.top_k},
-    }
+async def run_headless(args: argparse.Namespace) -> int:
+    cwd = os.path.abspath(args.cwd or os.getcwd())
+    if not os.path.isdir(cwd):
+        raise RunError(f"no such directory: {cwd}")
+    session = await open_session(
+        cwd, flags_from_args(args), continue_session=args.continue_session, resume=args.resume
+    )
+    printer = make_printer(
+        args.output_format, session, include_partial=args.include_partial_messages, verbose=args.verbose
+    )
+    session.listeners.append(printer.handle)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, session.agent.interrupt)
+    started_at = utc_now()
+    finished: Finished | None = None
+    try:
+        printer.start()
+        finished = await session.agent.run(args.prompt)
+        if args.trajectory:
+            await write_trajectory(args.trajectory, session, args.prompt, finished, started_at)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await session.close()
+    sys.stdout.flush()
+    return EXIT_CODES.get(finished.exit_reason, EXIT_ERROR) if finished else EXIT_ERROR
+
+
+async def write_trajectory(
+    path: str, session: Session, task: str, finished: Finished, started_at: str
+) -> None:
+    try:
+        patch = await session.workspace.diff()
+    except (SandboxError, OSError) as exc:
+        patch = f"(diff unavailable: {exc})"
+    record = trajectory_record(
+        task=task,
+        model=session.model.name,
+        sampling=getattr(session.model, "sampling", None),
+        messages=session.agent.messages,
+        turns=session.agent.turns,
+        finished=finished,
+        started_at=started_at,
+        ended_at=utc_now(),
+        patch=patch,
+        session_id=session.log.session_id,
+        tools=[s.name for s in session.tools.specs()],
+        secrets=session.secrets,
+    )
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(record, f, ensure_ascii=False, indent=1, default=str)
+    os.replace(tmp, path)

@@ -1,4 +1,4 @@
-"""The ``swerve`` command: dispatches to the headless agent, the app, or a subcommand.
+"""The ``swerve`` command: dispatches to a subcommand, the headless agent (``-p``) or the app.
 
 Kept import-light: heavy modules load only once a path is chosen, so ``--help`` stays fast.
 """
@@ -26,9 +26,25 @@ def main(argv: list[str] | None = None) -> int:
         importlib.import_module(SUBCOMMANDS[argv[0]]).register(sub)
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
-    from swerve.cli.headless import run_main
+    from swerve.cli.flags import EXIT_USAGE, build_parser
 
-    return run_main(argv)
+    args = build_parser().parse_args(argv)
+    if args.prompt is None:
+        if not sys.stdin.isatty():
+            args.prompt = ""  # a task on standard input
+        elif not sys.stdout.isatty():
+            print(
+                'swerve: the app needs a terminal on standard output; for scripts use -p "TASK"',
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        else:
+            from swerve.cli.app import run_app
+
+            return run_app(args)
+    from swerve.cli import headless
+
+    return headless.run(args)
 
 
 if __name__ == "__main__":

@@ -9,20 +9,17 @@ import uuid
 from typing import TYPE_CHECKING, Any, TextIO
 
 from swerve.agent.events import Compressed, Event, Finished, ModelReplied, Notice, TextDelta, ToolFinished
-from swerve.agent.secrets import redact_obj
+from swerve.secrets import redact_obj
 
 if TYPE_CHECKING:
-    from swerve.cli.runner import Session
+    from swerve.cli.session import Session
 
 SUBTYPES = {"completed": "success", "max_turns": "error_max_turns", "model_error": "error_model"}
 
 
 def result_object(finished: Finished, session: Session) -> dict[str, Any]:
     s = session.settings
-    cost = (
-        finished.usage.input_tokens * s.input_price_per_mtok
-        + finished.usage.output_tokens * s.output_price_per_mtok
-    ) / 1e6
+    cost = s.pricing.cost(finished.usage)
     return {
         "type": "result",
         "subtype": SUBTYPES.get(finished.exit_reason, f"error_{finished.exit_reason}"),

@@ -78,8 +78,8 @@ async def _open(args: argparse.Namespace, base: str) -> Workspace:
         return await docker.open_docker_workspace(
             base, image=args.image, timeout=args.timeout, memory_mb=args.memory, network=args.network
         )
-    from swerve.sandbox.limits import Limits
-    from swerve.sandbox.namespace import NamespaceWorkspace
+    from swerve.sandbox.ns import NamespaceWorkspace
+    from swerve.sandbox.ns.limits import Limits
 
     return await NamespaceWorkspace.create(
         [base], root=os.path.realpath(base), network=args.network, limits=Limits(memory_mb=args.memory)
@@ -87,7 +87,7 @@ async def _open(args: argparse.Namespace, base: str) -> Workspace:
 
 
 async def _run(args: argparse.Namespace, base: str, command: str) -> int:
-    from swerve.sandbox.base import SandboxError
+    from swerve.errors import SandboxError
 
     try:
         workspace = await _open(args, base)

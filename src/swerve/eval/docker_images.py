@@ -30,9 +30,9 @@ import asyncio
 import shlex
 from typing import TYPE_CHECKING, Any
 
+from swerve.errors import EnvUnavailable, SandboxError
 from swerve.eval.environments import SandboxUnavailable, TaskEnvironment
-from swerve.sandbox.base import SandboxError, Workspace
-from swerve.tasks.envbuild import EnvUnavailable
+from swerve.sandbox.base import Workspace
 from swerve.tasks.evalscript import generate_eval_script, with_exit_code
 
 if TYPE_CHECKING:

@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from swerve.sandbox.base import SandboxError, Workspace
+from swerve.errors import SandboxError
+from swerve.sandbox.base import Workspace
 
 if TYPE_CHECKING:
     from swerve.tasks.model import Task
@@ -30,7 +31,7 @@ OUTPUT_LIMIT = 8 << 20  # the test log goes to a file; command output only carri
 OpenEnv = Callable[[list[str], str], Awaitable[Workspace]]
 
 
-class SandboxUnavailable(Exception):
+class SandboxUnavailable(SandboxError):
     """No sandbox of this kind can run here; the message says why."""
 
 
@@ -92,7 +93,7 @@ class NamespaceSandbox:
         if self._checked is not None:
             raise SandboxUnavailable(self._checked)
         try:
-            from swerve.sandbox import namespace
+            from swerve.sandbox.ns import workspace as namespace
         except ImportError as exc:
             self._checked = f"the namespace sandbox is not available in this build ({exc})"
             raise SandboxUnavailable(self._checked) from None
@@ -104,7 +105,7 @@ class NamespaceSandbox:
         self._checked = "ok"
 
     async def open(self, lowers: list[str], root: str, expose: list[str]) -> Workspace:
-        from swerve.sandbox.namespace import NamespaceWorkspace
+        from swerve.sandbox.ns import NamespaceWorkspace
 
         kwargs: dict[str, object] = {}
         if self.limits is not None:
@@ -151,21 +152,3 @@ class FactorySandbox:
 
     async def open(self, lowers: list[str], root: str, expose: list[str]) -> Workspace:
         return await self._open_env(lowers, root)
-
-
-SANDBOX_NAMES = ("namespace", "host", "docker")
-
-
-def sandbox_named(name: str, *, image_namespace: str | None = None) -> EvalSandbox:
-    """``namespace``, ``host`` or ``docker`` (SWE-bench's images; ``image_namespace`` names their
-    registry namespace, default ``swebench``, ``none`` for locally built names)."""
-    if name == "namespace":
-        return NamespaceSandbox()
-    if name == "host":
-        return HostSandbox()
-    if name == "docker":
-        from swerve.eval.docker_images import DEFAULT_NAMESPACE, SwebenchImageSandbox
-
-        namespace = DEFAULT_NAMESPACE if image_namespace is None else image_namespace
-        return SwebenchImageSandbox(namespace=namespace)
-    raise ValueError(f"unknown sandbox {name!r} (use {', '.join(SANDBOX_NAMES)})")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swerve.errors import EnvUnavailable, SandboxError
 from swerve.eval.environments import (
     EvalSandbox,
     NamespaceSandbox,
@@ -50,10 +51,9 @@ from swerve.eval.reports import (
     write_instance_result,
     write_run_report,
 )
-from swerve.sandbox.base import SandboxError, Workspace
+from swerve.sandbox.base import Workspace
 from swerve.tasks.envbuild import (
     EnvLayer,
-    EnvUnavailable,
     InstanceLayer,
     build_instance_layer,
     ensure_env,

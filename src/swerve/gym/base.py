@@ -16,14 +16,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from swerve.errors import SwerveError
 from swerve.models.base import ToolCall
 
 
-class InfraError(Exception):
-    """The machinery around the agent failed; never a reward of 0."""
-
-
-class WorkerLost(Exception):
+class WorkerLost(SwerveError):
     """The worker running an episode died; the episode goes back in the queue."""
 
 
@@ -37,7 +34,7 @@ class StepResult:
 
 
 @dataclass
-class Verdict:
+class Verification:
     """The grade of an environment's final state.
 
     ``reward`` is 1.0 for a resolved task and 0.0 otherwise; ``resolved`` says the same as a bool;
@@ -70,7 +67,7 @@ class Env(Protocol):
         """Run one tool call; a bad call is an error observation, never an exception."""
         ...
 
-    async def verify(self) -> Verdict:
+    async def verify(self) -> Verification:
         """Grade the current state in a fresh copy of it; raises InfraError when grading itself fails."""
         ...
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swerve.cache import cache_root
 from swerve.gym.leftovers import Footprint
 from swerve.models.base import ToolCall
+from swerve.paths import cache_root
 
 SCRIPT = "printf 'ok %s\\n' \"$(wc -l < notes.txt)\" > out.txt\n"
 VERIFY = "grep -q '^ok ' out.txt"

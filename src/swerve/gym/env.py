@@ -28,10 +28,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from swerve.gym.base import InfraError, StepResult, Verdict
+from swerve.errors import InfraError, SandboxError
+from swerve.gym.base import StepResult, Verification
 from swerve.gym.gated import GatedWorkspace
 from swerve.models.base import ToolCall
-from swerve.sandbox.base import SandboxError, Workspace
+from swerve.sandbox.base import Workspace
 
 if TYPE_CHECKING:
     from swerve.eval.harness import Harness
@@ -162,7 +163,7 @@ class DirectoryEnv(_SandboxEnv):
     ``timeout_s`` caps each command of the agent, ``verify_timeout_s`` the verification command
     (running past it is the agent's: reward 0). ``persistent`` keeps one init process per
     environment, so background jobs survive between steps (stateless, the default, holds no
-    process while idle). ``limits`` is a ``swerve.sandbox.limits.Limits``.
+    process while idle). ``limits`` is a ``swerve.sandbox.ns.limits.Limits``.
     """
 
     def __init__(
@@ -193,7 +194,7 @@ class DirectoryEnv(_SandboxEnv):
     async def reset(self) -> str:
         await self.close()
         try:
-            from swerve.sandbox.namespace import NamespaceWorkspace
+            from swerve.sandbox.ns import NamespaceWorkspace
 
             sandbox = await NamespaceWorkspace.create(
                 [self.path],
@@ -213,7 +214,7 @@ class DirectoryEnv(_SandboxEnv):
         sandbox = self._open_sandbox()
         return await sandbox.snapshot()  # type: ignore[attr-defined]
 
-    async def verify(self) -> Verdict:
+    async def verify(self) -> Verification:
         started = time.monotonic()
         try:
             copy = await self.fresh_copy()
@@ -243,7 +244,7 @@ class DirectoryEnv(_SandboxEnv):
         }
         if ran.timed_out:
             report["cause"] = f"the verification command timed out after {self.verify_timeout_s:g} s"
-        return Verdict(1.0 if passed else 0.0, passed, {"exit_code": ran.exit_code}, report)
+        return Verification(1.0 if passed else 0.0, passed, {"exit_code": ran.exit_code}, report)
 
 
 # -- tasks -----------------------------------------------------------------------------------------
@@ -314,8 +315,8 @@ class TaskEnv(_SandboxEnv):
         self._scratch: list[Path] = []
 
     async def reset(self) -> str:
+        from swerve.errors import EnvUnavailable
         from swerve.eval.environments import SandboxUnavailable
-        from swerve.tasks.envbuild import EnvUnavailable
 
         await self.close()
         self.patch = ""
@@ -396,7 +397,7 @@ class TaskEnv(_SandboxEnv):
             )
         return ran.output, ""
 
-    async def verify(self) -> Verdict:
+    async def verify(self) -> Verification:
         from swerve.eval.reports import ENV_UNAVAILABLE, ERROR, PATCH_FAILED, RESOLVED
 
         started = time.monotonic()
@@ -414,7 +415,7 @@ class TaskEnv(_SandboxEnv):
                 "cause": broken,
                 "timings": {"total_s": time.monotonic() - started},
             }
-            return Verdict(0.0, False, {}, report)
+            return Verification(0.0, False, {}, report)
         log_dir = self.log_dir or Path(tempfile.mkdtemp(prefix="swerve-verify-"))
         try:
             try:
@@ -436,7 +437,7 @@ class TaskEnv(_SandboxEnv):
         report["patch_bytes"] = len(patch.encode())
         report["timings"] = {**result.timings, "verify_s": round(time.monotonic() - started, 3)}
         resolved = result.outcome == RESOLVED
-        return Verdict(1.0 if resolved else 0.0, resolved, dict(result.tests_status), report)
+        return Verification(1.0 if resolved else 0.0, resolved, dict(result.tests_status), report)
 
     async def close(self) -> None:
         await super().close()

@@ -10,18 +10,20 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from swerve.agent.events import Finished
-from swerve.agent.loop import Agent, Limits, system_prompt
+from swerve.agent.loop import Agent
 from swerve.agent.permissions import Permission
-from swerve.agent.secrets import secret_values
+from swerve.agent.prompts import system_prompt
 from swerve.agent.trajectory import trajectory_record, utc_now
-from swerve.gym.base import Episode, InfraError, Verdict
+from swerve.config import AgentConfig
+from swerve.errors import InfraError, SandboxError
+from swerve.gym.base import Episode, Verification
 from swerve.models.base import Message, Model, ModelTurn, Sampling, TextCallback, ToolSpec, Usage
-from swerve.sandbox.base import SandboxError
 from swerve.sandbox.cancel import to_the_end
+from swerve.secrets import secret_values
 
 
 @dataclass
@@ -57,49 +59,6 @@ class Gates:
         self.model = asyncio.Semaphore(limits.model_calls)
         self.execs = asyncio.Semaphore(limits.execs)
         self.verifies = asyncio.Semaphore(limits.verifies)
-
-
-@dataclass
-class AgentConfig:
-    """What the agent of every episode uses; ``api_key`` never reaches a record or a manifest."""
-
-    model: str
-    provider: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    tool_protocol: str = "native"
-    context_window: int | None = None
-    sampling: dict[str, Any] = field(default_factory=dict)
-    max_turns: int | None = 50
-    max_tokens: int | None = None
-    wall_clock_s: float | None = None
-
-    def build_model(self) -> Model:
-        from swerve.models.factory import create_model
-
-        sampling = Sampling(**{k: v for k, v in self.sampling.items() if v is not None})
-        return create_model(
-            self.model,
-            provider=self.provider,
-            base_url=self.base_url,
-            api_key=self.api_key,
-            tool_protocol=self.tool_protocol,
-            context_window=self.context_window,
-            sampling=sampling,
-        )
-
-    def describe(self) -> dict[str, Any]:
-        """The parts that define a run (for the manifest); no secrets."""
-        return {
-            "model": self.model,
-            "provider": self.provider,
-            "base_url": self.base_url,
-            "tool_protocol": self.tool_protocol,
-            "sampling": {k: v for k, v in self.sampling.items() if v is not None},
-            "max_turns": self.max_turns,
-            "max_tokens": self.max_tokens,
-            "wall_clock_s": self.wall_clock_s,
-        }
 
 
 class GatedModel:
@@ -151,7 +110,7 @@ class EpisodeRunner:
         model: Model | None = None
         env = None
         finished = None
-        verdict: Verdict | None = None
+        verdict: Verification | None = None
         infra: str | None = None
         patch = ""
         prompt = ""
@@ -161,16 +120,11 @@ class EpisodeRunner:
                 prompt = await env.reset()
                 timing["reset_s"] = time.monotonic() - t0
                 model = GatedModel(self.agent.build_model(), gates.model)
-                agent = Agent(
+                agent = self.agent.build_agent(
                     model,
                     env.tools,
                     env.context,
                     permission=Permission("yolo"),
-                    limits=Limits(
-                        max_turns=self.agent.max_turns,
-                        max_tokens=self.agent.max_tokens,
-                        wall_clock_s=self.agent.wall_clock_s,
-                    ),
                     system=system_prompt(env.workspace.root),
                 )
                 finished = await agent.run(prompt)
@@ -205,7 +159,7 @@ class EpisodeRunner:
         agent: Agent | None,
         model: Model | None,
         finished: Finished | None,
-        verdict: Verdict | None,
+        verdict: Verification | None,
         infra: str | None,
         patch: str,
         timing: dict[str, float],

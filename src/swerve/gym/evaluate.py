@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from swerve.config import AgentConfig
 from swerve.eval.harness import EvalOptions
 from swerve.eval.reports import (
     ERROR,
@@ -25,7 +26,7 @@ from swerve.eval.reports import (
     write_instance_result,
     write_run_report,
 )
-from swerve.gym.episode import AgentConfig, EpisodeRunner, PoolLimits
+from swerve.gym.episode import EpisodeRunner, PoolLimits
 from swerve.gym.pool import LocalExecutor, Pool, plan_episodes
 from swerve.gym.sources import TaskSource
 from swerve.gym.store import RunStore

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from swerve.gym.store import EPISODES, StoreError, read_manifest, read_records
+from swerve.errors import StoreError
+from swerve.gym.store import EPISODES, read_manifest, read_records
 
 ROWS_PER_GROUP = 256
 COLUMN_TIMINGS = ("episode_s", "duration_s", "reset_s", "model_s", "env_s", "verify_s")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from swerve.sandbox.ns.state import ProcessState
 from swerve.sandbox.proctree import find_tree
-from swerve.sandbox.sweeper import ProcessState
 
 STATE_MARKER = "swerve-sandbox"
 

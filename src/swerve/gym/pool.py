@@ -41,7 +41,7 @@ class LocalExecutor:
         self.gates: Gates | None = None
 
     async def start(self) -> None:
-        from swerve.sandbox.sweeper import sweep
+        from swerve.sandbox.ns.state import sweep
 
         await asyncio.to_thread(sweep)  # what a killed earlier run left behind
         self.gates = Gates(self.limits)
@@ -206,7 +206,7 @@ class Pool:
         if self.store is None:
             self.records.append(record)
             return
-        from swerve.gym.store import StoreError
+        from swerve.errors import StoreError
 
         try:
             await self.store.append_async(record)

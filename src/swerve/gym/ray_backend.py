@@ -23,7 +23,8 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from swerve.gym.base import Episode, InfraError, WorkerLost
+from swerve.errors import InfraError, SwerveError
+from swerve.gym.base import Episode, WorkerLost
 from swerve.gym.episode import EpisodeRunner, Gates, PoolLimits
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ MAX_REPLACEMENTS = 3  # deaths in a row (no episode finished in between) before 
 EXTRA_CONCURRENCY = 8  # actor calls beside the episodes themselves (ready, info, shutdown)
 
 
-class RayUnavailable(RuntimeError):
+class RayUnavailable(SwerveError):
     """Ray is not installed (or cannot be imported)."""
 
 
@@ -83,7 +84,7 @@ class EnvWorker:
     """
 
     def __init__(self, runner: EpisodeRunner, limits: PoolLimits, label: str) -> None:
-        from swerve.sandbox.sweeper import sweep
+        from swerve.sandbox.ns.state import sweep
 
         self.label = label
         self.runner = replace(runner, worker=label)
@@ -133,7 +134,7 @@ def _sweep_when_gone(pids: list[int], wait_s: float = 15.0) -> list[str]:
     """On a node: wait for these worker processes to end, then sweep what dead owners left."""
     import time
 
-    from swerve.sandbox.sweeper import sweep
+    from swerve.sandbox.ns.state import sweep
 
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline and any(p and os.path.exists(f"/proc/{p}") for p in pids):

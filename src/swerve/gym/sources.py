@@ -284,7 +284,7 @@ class TaskSource:
         command_timeout_s: float = DEFAULT_COMMAND_TIMEOUT_S,
         origin: str = "",
     ) -> None:
-        from swerve.eval.environments import SANDBOX_NAMES
+        from swerve.eval.sandboxes import SANDBOX_NAMES
 
         if sandbox not in SANDBOX_NAMES:
             raise ValueError(f"unknown sandbox {sandbox!r} (use {', '.join(SANDBOX_NAMES)})")
@@ -313,8 +313,8 @@ class TaskSource:
     def harness(self) -> Harness:
         """This process's harness (made on first use)."""
         if self._harness is None:
-            from swerve.eval.environments import sandbox_named
             from swerve.eval.harness import EvalOptions, Harness
+            from swerve.eval.sandboxes import sandbox_named
             from swerve.gym.env import LayerCache
 
             options = EvalOptions(

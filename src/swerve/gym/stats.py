@@ -13,7 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from swerve.gym.store import EPISODES, StoreError, model_name, read_manifest, read_records, scan_episodes
+from swerve.errors import StoreError
+from swerve.gym.store import EPISODES, model_name, read_manifest, read_records, scan_episodes
 
 TIMINGS = ("episode_s", "duration_s", "reset_s", "model_s", "env_s", "verify_s")
 

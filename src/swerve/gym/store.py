@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swerve.errors import StoreError
+
 log = logging.getLogger(__name__)
 
 MANIFEST_SCHEMA = "swerve.run/1"
@@ -40,10 +42,6 @@ TORN_PREFIX = EPISODES + ".torn-"
 PREVIOUS_PREFIX = "previous-"
 MAX_PROBLEMS = 100  # problem messages kept in memory; the rest are only counted
 IDENTITY = ("source", "model", "sampling", "samples")  # what must match to resume a run
-
-
-class StoreError(Exception):
-    """The run store cannot do what was asked; nothing was written."""
 
 
 def utc_now() -> str:

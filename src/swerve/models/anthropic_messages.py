@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swerve import __version__
-from swerve.models.base import Message, ModelError, ModelTurn, Sampling, ToolSpec, Usage
-from swerve.models.retry import Retry, RetryableError, RetryPolicy
-from swerve.models.sse import (
+from swerve.errors import ModelError
+from swerve.models.base import Message, ModelTurn, Sampling, ToolSpec, Usage, new_call_id
+from swerve.models.http import (
     HTTPModelBase,
     body_lines,
     iter_sse,
@@ -24,9 +24,10 @@ from swerve.models.sse import (
     parse_json_data,
     public_url,
     read_json_body,
-    redact,
 )
-from swerve.models.turns import AttemptText, Display, as_text, decode_call, finish_reason, new_call_id
+from swerve.models.retry import Retry, RetryableError, RetryPolicy
+from swerve.models.turns import AttemptText, Display, as_text, decode_call, finish_reason
+from swerve.secrets import redact
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_BASE_URL = "https://api.anthropic.com"

@@ -13,6 +13,7 @@ Anthropic, XML text for the Qwen3-Coder text protocol) when they send.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -34,6 +35,11 @@ class ToolSpec:
             "type": "function",
             "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
         }
+
+
+def new_call_id() -> str:
+    """A fresh tool-call id: ``call_`` and 24 hex digits."""
+    return "call_" + secrets.token_hex(12)
 
 
 @dataclass
@@ -68,6 +74,17 @@ class Usage:
 
     def dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Prices per million tokens, in whatever currency the settings use."""
+
+    input_per_mtok: float = 0.0
+    output_per_mtok: float = 0.0
+
+    def cost(self, usage: Usage) -> float:
+        return (usage.input_tokens * self.input_per_mtok + usage.output_tokens * self.output_per_mtok) / 1e6
 
 
 @dataclass
@@ -112,16 +129,6 @@ def default_sampling(model_name: str) -> Sampling:
     if "qwen" in name and "coder" in name:
         return QWEN3_CODER_SAMPLING
     return Sampling()
-
-
-class ModelError(Exception):
-    """A model request that failed for good (after retries, or not retryable)."""
-
-    def __init__(self, message: str, *, endpoint: str = "", status: int | None = None) -> None:
-        where = f" ({endpoint}" + (f", HTTP {status}" if status is not None else "") + ")" if endpoint else ""
-        super().__init__(message + where)
-        self.endpoint = endpoint
-        self.status = status
 
 
 class Model(Protocol):

@@ -14,17 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swerve import __version__
-from swerve.models.base import (
-    Message,
-    ModelError,
-    ModelTurn,
-    Sampling,
-    ToolCall,
-    ToolSpec,
-    Usage,
-)
-from swerve.models.retry import Retry, RetryableError, RetryPolicy
-from swerve.models.sse import (
+from swerve.errors import ModelError
+from swerve.models.base import Message, ModelTurn, Sampling, ToolCall, ToolSpec, Usage
+from swerve.models.http import (
     HTTPModelBase,
     body_lines,
     iter_sse,
@@ -32,9 +24,10 @@ from swerve.models.sse import (
     parse_json_data,
     public_url,
     read_json_body,
-    redact,
 )
+from swerve.models.retry import Retry, RetryableError, RetryPolicy
 from swerve.models.turns import AttemptText, Display, arguments_json, as_text, decode_call, finish_reason
+from swerve.secrets import redact
 
 DEFAULT_TIMEOUT_S = 600.0
 

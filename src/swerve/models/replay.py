@@ -17,8 +17,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from swerve.models.base import Message, ModelTurn, Sampling, TextCallback, ToolCall, ToolSpec, Usage
-from swerve.models.turns import decode_call, finish_reason, new_call_id
+from swerve.models.base import (
+    Message,
+    ModelTurn,
+    Sampling,
+    TextCallback,
+    ToolCall,
+    ToolSpec,
+    Usage,
+    new_call_id,
+)
+from swerve.models.turns import decode_call, finish_reason
 
 DEMO_NAME = "demo"
 DEMO_PATH = Path(__file__).with_name("replay_demo.json")

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from swerve.models.base import ModelError
+from swerve.errors import ModelError
 
 T = TypeVar("T")
 

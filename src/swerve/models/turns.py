@@ -4,10 +4,9 @@ calls left in the text, decoding call arguments, and normalising finish reasons.
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
-from swerve.models.base import TextCallback, ToolCall, ToolSpec
+from swerve.models.base import TextCallback, ToolCall, ToolSpec, new_call_id
 
 FINISH_REASONS = {
     "stop": "stop",
@@ -24,11 +23,6 @@ FINISH_REASONS = {
     "refusal": "content_filter",
     "error": "error",
 }
-
-
-def new_call_id() -> str:
-    """A fresh tool-call id: ``call_`` and 24 hex digits."""
-    return "call_" + secrets.token_hex(12)
 
 
 def finish_reason(raw: Any, has_calls: bool) -> str:

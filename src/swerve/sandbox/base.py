@@ -10,10 +10,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
-class SandboxError(Exception):
-    """The workspace itself failed (as opposed to a command that exited non-zero)."""
-
-
 @dataclass
 class ExecResult:
     exit_code: int

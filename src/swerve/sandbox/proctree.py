@@ -118,3 +118,17 @@ def kill_tree(root: int | None, tag: str | None = None, *, pgid: int | None = No
     for pid in seen:
         _signal(pid, signal.SIGKILL)
     return seen
+
+
+def start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rfind(b")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None

@@ -3,6 +3,7 @@
 Imports stay light here; the heavy parts (pyarrow, venv building) load on use.
 """
 
-from swerve.tasks.model import EnvSpec, RepoSource, Task, TaskError
+from swerve.errors import TaskError
+from swerve.tasks.model import EnvSpec, RepoSource, Task
 
 __all__ = ["EnvSpec", "RepoSource", "Task", "TaskError"]

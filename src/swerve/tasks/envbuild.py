@@ -31,7 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from swerve.cache import cache_root
+from swerve.errors import EnvUnavailable
+from swerve.paths import cache_root
 from swerve.tasks.model import EnvSpec
 
 LAYOUT_VERSION = "4"  # bump when the layout of built layers changes
@@ -40,15 +41,6 @@ INSTANCE_MARKER = ".swerve-instance.json"
 BUILD_TIMEOUT_S = 1800.0
 _PYTHON_CACHE: dict[str, str | None] = {}
 SYSTEM_TOOL_HINTS = {"dot": "apt-get install graphviz"}
-
-
-class EnvUnavailable(Exception):
-    """The environment for a task cannot be had here; ``cause`` says why."""
-
-    def __init__(self, cause: str, log_path: str | None = None) -> None:
-        super().__init__(cause)
-        self.cause = cause
-        self.log_path = log_path
 
 
 # -- finding a Python -----------------------------------------------------------------------------

@@ -14,8 +14,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from swerve.errors import TaskError
 from swerve.tasks.grading.parsers import PARSERS
-from swerve.tasks.model import EnvSpec, RepoSource, Task, TaskError
+from swerve.tasks.model import EnvSpec, RepoSource, Task
 
 TASK_FILE = "task.toml"
 _SOURCE_KINDS = ("dir", "git", "sdist", "snapshot")

@@ -14,10 +14,6 @@ SourceKind = Literal["git", "dir", "sdist", "snapshot"]
 EvalType = Literal["pass_and_fail", "fail_only"]
 
 
-class TaskError(ValueError):
-    """A task description is malformed (bad field, missing value, unreadable file)."""
-
-
 @dataclass(frozen=True)
 class RepoSource:
     """Where the task's code comes from.

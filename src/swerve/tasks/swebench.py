@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from swerve.errors import TaskError
 from swerve.tasks.grading.parsers import REPO_PARSERS
-from swerve.tasks.model import EnvSpec, RepoSource, Task, TaskError
+from swerve.tasks.model import EnvSpec, RepoSource, Task
 from swerve.tasks.specs import instance_pins, spec_for, test_command_for
 
 GOLD_MODEL = "gold"

@@ -38,6 +38,7 @@ class Tool:
     description: ClassVar[str]
     kind: ClassVar[ToolKind]
     parameters: ClassVar[dict[str, Any]]  # JSON schema of the arguments (type: object)
+    label: ClassVar[str] = ""  # what a UI calls it around its summary, e.g. Shell(ls -la); "" for none
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)

@@ -6,11 +6,12 @@ import difflib
 import shlex
 from typing import Any, ClassVar
 
+from swerve.errors import ToolError
 from swerve.sandbox.base import FileStat
 from swerve.tools import textfile
 from swerve.tools.base import Tool, ToolContext, ToolResult
 from swerve.tools.paths import display_path, missing_message, resolve_path
-from swerve.tools.registry import ToolError, validate_args
+from swerve.tools.registry import validate_args
 from swerve.tools.truncate import truncate
 
 READ_DEFAULT_LINES = 2000

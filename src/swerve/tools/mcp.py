@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from swerve.errors import ConfigError, ToolError
 from swerve.tools.base import Tool, ToolContext, ToolResult
-from swerve.tools.registry import ToolError
 from swerve.tools.truncate import truncate
 
 DEFAULT_CONNECT_TIMEOUT_S = 30.0
@@ -37,7 +37,7 @@ DESCRIPTION_MAX = 2000
 INSTALL_HINT = "MCP servers need the mcp package: pip install 'swerve[mcp]'"
 
 
-class McpConfigError(ValueError):
+class McpConfigError(ConfigError, ValueError):
     """An ``mcpServers`` entry that cannot be used; the message names it and says why."""
 
 

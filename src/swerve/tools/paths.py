@@ -10,12 +10,8 @@ from __future__ import annotations
 import difflib
 import posixpath
 
+from swerve.errors import PathError
 from swerve.tools.base import ToolContext
-from swerve.tools.registry import ToolError
-
-
-class PathError(ToolError):
-    """A path a tool may not use."""
 
 
 def is_within(path: str, base: str) -> bool:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from swerve.errors import ToolError
 from swerve.models.base import ToolCall, ToolSpec
 from swerve.tools.base import Tool, ToolContext, ToolResult
 from swerve.tools.truncate import truncate
@@ -13,10 +14,6 @@ from swerve.tools.truncate import truncate
 # A backstop over every result; tools bound their own output more tightly.
 RESULT_MAX_CHARS = 30_000
 RESULT_MAX_LINES = 2_500
-
-
-class ToolError(Exception):
-    """A failure whose message is meant for the model as it stands (no exception type shown)."""
 
 
 class ToolRegistry:
@@ -40,6 +37,18 @@ class ToolRegistry:
 
     def specs(self) -> list[ToolSpec]:
         return [t.spec() for t in self._tools.values()]
+
+    def summary(self, call: ToolCall, *, labelled: bool = False) -> str:
+        """A one-line description of a call (its tool's summary; the bare name when the call is
+        broken). ``labelled`` wraps it in the tool's label, e.g. ``Shell(ls -la)``."""
+        tool = self.get(call.name)
+        if tool is None or call.error is not None:
+            return call.name
+        try:
+            text = tool.summary(call.arguments)
+        except Exception:
+            return call.name
+        return f"{tool.label}({text})" if labelled and tool.label else text
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name)

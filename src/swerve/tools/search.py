@@ -8,10 +8,10 @@ import shlex
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
 
+from swerve.errors import ToolError
 from swerve.sandbox.base import DirEntry
 from swerve.tools.base import Tool, ToolContext, ToolResult
 from swerve.tools.paths import display_path, is_within, missing_message, resolve_path
-from swerve.tools.registry import ToolError
 from swerve.tools.textfile import SAMPLE
 from swerve.tools.truncate import truncate
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from swerve.sandbox.base import BackgroundJob, SandboxError
+from swerve.errors import SandboxError, ToolError
+from swerve.sandbox.base import BackgroundJob
 from swerve.tools.base import Tool, ToolContext, ToolResult
-from swerve.tools.registry import ToolError
 from swerve.tools.truncate import truncate
 
 DEFAULT_TIMEOUT_S = 120
@@ -36,6 +36,7 @@ class RunShellCommand(Tool):
         "Run a bash command in the workspace root; stdout and stderr are merged. Non-interactive: "
         "no prompts or pagers. Use is_background for servers and watchers, then read_background_output."
     )
+    label = "Shell"
     kind = "execute"
     parameters: ClassVar[dict[str, Any]] = {
         "type": "object",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from swerve.tools.registry import ToolError
+from swerve.errors import ToolError
 
 BOM = b"\xef\xbb\xbf"
 SAMPLE = 8192

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from swerve.errors import ToolError
 from swerve.tools.base import Tool, ToolContext, ToolResult
-from swerve.tools.registry import ToolError
 
 STATUSES = ("pending", "in_progress", "completed")
 TODOS_KEY = "todos"  # ctx.state[TODOS_KEY]: list of {"id", "content", "status"}

@@ -11,8 +11,9 @@ from swerve import __version__
 
 
 def run(args: argparse.Namespace) -> int:
-    from swerve.cli.headless import EXIT_USAGE, flags_from_args
-    from swerve.config import ConfigError, resolve
+    from swerve.cli.flags import EXIT_USAGE, flags_from_args
+    from swerve.config import resolve
+    from swerve.errors import ConfigError
 
     cwd = os.path.abspath(args.cwd or os.getcwd())
     if not os.path.isdir(cwd):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from swerve.models.base import Usage
+from swerve.models.base import Pricing, Usage
 
 
 @dataclass
@@ -28,14 +28,14 @@ class SessionStats:
     prompts: int = 0
     agent_s: float = 0.0
 
-    def add_reply(self, model: str, usage: Usage, seconds: float, in_price: float, out_price: float) -> None:
+    def add_reply(self, model: str, usage: Usage, seconds: float, pricing: Pricing) -> None:
         s = self.models.setdefault(model, ModelStats())
         s.requests += 1
         s.input_tokens += usage.input_tokens
         s.output_tokens += usage.output_tokens
         s.cached_tokens += usage.cache_read_tokens
         s.model_s += seconds
-        s.cost += (usage.input_tokens * in_price + usage.output_tokens * out_price) / 1e6
+        s.cost += pricing.cost(usage)
 
     def add_tool(self, seconds: float, is_error: bool) -> None:
         self.tool_calls += 1

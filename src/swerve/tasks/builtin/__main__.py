@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from swerve.errors import TaskError
 from swerve.tasks.builtin.libraries import LIBRARIES
 from swerve.tasks.builtin.sources import is_cached
 from swerve.tasks.builtin.suite import load_builtin
-from swerve.tasks.model import TaskError
 
 
 def _list() -> int:

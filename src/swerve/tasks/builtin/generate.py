@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swerve.errors import TaskError
 from swerve.tasks.builtin.libraries import LIBRARIES, Library, get_library
 from swerve.tasks.builtin.mutate import OPERATORS, Mutation, mutations_for
 from swerve.tasks.builtin.runner import PASSING, SuiteRun, run_suite
@@ -41,7 +42,6 @@ from swerve.tasks.builtin.sources import (
 )
 from swerve.tasks.builtin.statement import Failure, leaked_lines, library_api, write_statement
 from swerve.tasks.builtin.suite import DATA_DIR, env_spec
-from swerve.tasks.model import TaskError
 
 GENERATOR = "swerve.tasks.builtin.generate/1"
 
@@ -85,7 +85,8 @@ class GenerationError(TaskError):
 
 async def library_python(lib: Library, cache: Path | None = None) -> str:
     """The Python of the library's test venv (built on first use by the environment builder)."""
-    from swerve.tasks.envbuild import EnvUnavailable, ensure_env
+    from swerve.errors import EnvUnavailable
+    from swerve.tasks.envbuild import ensure_env
 
     try:
         layer = await ensure_env(env_spec(lib), cache=cache, label=f"builtin-{lib.name}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from swerve.tasks.model import TaskError
+from swerve.errors import TaskError
 
 # The test runner, pinned with its dependencies, shared by every library (Python >= 3.11 needs
 # neither exceptiongroup nor tomli).

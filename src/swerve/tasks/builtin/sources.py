@@ -25,9 +25,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from swerve.cache import cache_root
+from swerve.errors import TaskError
+from swerve.paths import cache_root
 from swerve.tasks.builtin.libraries import Library
-from swerve.tasks.model import TaskError
 
 DOWNLOAD_TIMEOUT_S = 120.0
 COMMIT_DATE = "2000-01-01T00:00:00+0000"

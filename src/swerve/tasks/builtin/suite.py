@@ -19,9 +19,10 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from swerve.errors import TaskError
 from swerve.tasks.builtin.libraries import LIBRARIES, Library, get_library
 from swerve.tasks.builtin.sources import ensure_task_repo, task_repo_path
-from swerve.tasks.model import EnvSpec, RepoSource, Task, TaskError
+from swerve.tasks.model import EnvSpec, RepoSource, Task
 
 DATA_DIR = Path(__file__).parent / "data"
 SUITE_NAME = "builtin"

@@ -1,31 +1,12 @@
-"""Qwen3-Coder's XML tool-call protocol, for endpoints without a server-side tool parser.
-
-The model writes calls as text::
-
-    <tool_call>
-    <function=NAME>
-    <parameter=KEY>
-    value
-    </parameter>
-    </function>
-    </tool_call>
-
-This module renders tool specs and history into that text shape (``render_tools_prompt``,
-``render_history``), parses calls out of a reply (``parse_tool_calls``, ``StreamParser``) and wraps
-a plain chat model so it speaks the Model protocol with tools (``QwenXMLModel``).
-
-The parser is tolerant of what the model gets wrong in practice: a missing ``<tool_call>`` wrapper,
-a missing ``</parameter>``, an unclosed last block, JSON inside ``<tool_call>``, and it ignores
-examples inside Markdown code fences or backticks. Tags inside a parameter value (code that
-mentions the protocol) only end the value where they make sense structurally; see ``_scan_value``.
-"""
+"""Parsing tool calls out of a reply: tolerant of a missing wrapper, a missing ``</parameter>``, an
+unclosed last block and JSON inside ``<tool_call>``; tags inside a value only end it where they make
+sense structurally (see ``scan_value``)."""
 
 from __future__ import annotations
 
 import bisect
 import json
 import re
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,274 +18,23 @@ from swerve.models.arguments import (
     snippet,
 )
 from swerve.models.base import (
-    Message,
-    Model,
-    ModelTurn,
-    Sampling,
-    TextCallback,
     ToolCall,
     ToolSpec,
+    new_call_id,
 )
-
-TOOL_CALL_OPEN = "<tool_call>"
-TOOL_CALL_CLOSE = "</tool_call>"
-FUNCTION_OPEN = "<function="
-FUNCTION_CLOSE = "</function>"
-PARAM_OPEN = "<parameter="
-PARAM_CLOSE = "</parameter>"
-
-# Text that starts call markup when it appears outside code fences and backticks.
-_MARKUP = (TOOL_CALL_OPEN, FUNCTION_OPEN, TOOL_CALL_CLOSE, FUNCTION_CLOSE, PARAM_CLOSE)
-_MARKUP_MAX = max(len(t) for t in _MARKUP)
-# What may follow a closing tag for it to count as structure rather than value text.
-_DELIMITERS = (PARAM_OPEN, FUNCTION_CLOSE, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, FUNCTION_OPEN)
-_BAD_NAME_CHARS = frozenset("{}<>\"'")
-MAX_NAME_CHARS = 200
-
-FORMAT_HINT = (
-    "write each call as <tool_call>, then <function=NAME>, then one <parameter=KEY> line, "
-    "the value and </parameter> per argument, then </function> and </tool_call>, each on its own line"
+from swerve.models.qwen_xml.scan import FenceState, scan_outside
+from swerve.models.qwen_xml.tags import (
+    BAD_NAME_CHARS,
+    DELIMITERS,
+    FORMAT_HINT,
+    FUNCTION_CLOSE,
+    FUNCTION_OPEN,
+    MAX_NAME_CHARS,
+    PARAM_CLOSE,
+    PARAM_OPEN,
+    TOOL_CALL_CLOSE,
+    TOOL_CALL_OPEN,
 )
-
-
-def new_call_id() -> str:
-    """A fresh tool-call id: ``call_`` and 24 hex digits."""
-    return "call_" + secrets.token_hex(12)
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def render_tools_prompt(tools: list[ToolSpec]) -> str:
-    """The tools block for the system message, in the shape of Qwen3-Coder's chat template,
-    followed by instructions on how to write a call."""
-    lines = ["# Tools", "", "You have access to the following functions:", "", "<tools>"]
-    for tool in tools:
-        lines += ["<function>", f"<name>{tool.name}</name>"]
-        if tool.description:
-            lines.append(f"<description>{tool.description.strip()}</description>")
-        lines.append("<parameters>")
-        params = tool.parameters if isinstance(tool.parameters, dict) else {}
-        props = params.get("properties")
-        if isinstance(props, dict):
-            for pname, pschema in props.items():
-                lines += ["<parameter>", f"<name>{pname}</name>"]
-                if isinstance(pschema, dict):
-                    if "type" in pschema:
-                        lines.append(f"<type>{_schema_text(pschema['type'])}</type>")
-                    if "description" in pschema:
-                        lines.append(f"<description>{str(pschema['description']).strip()}</description>")
-                    lines += _extra_keys(pschema, ("name", "type", "description"))
-                lines.append("</parameter>")
-        lines += _extra_keys(params, ("type", "properties"))
-        lines += ["</parameters>", "</function>"]
-    lines.append("</tools>")
-    return "\n".join(lines) + "\n\n" + _CALLING_INSTRUCTIONS
-
-
-_CALLING_INSTRUCTIONS = """\
-To call a function, reply with the call in exactly the format below and write nothing after it:
-
-<tool_call>
-<function=example_function_name>
-<parameter=example_parameter_1>
-value_1
-</parameter>
-<parameter=example_parameter_2>
-A value may run over
-several lines
-</parameter>
-</function>
-</tool_call>
-
-<IMPORTANT>
-Reminder:
-- Each <function=...></function> block goes inside its own <tool_call></tool_call> tags, as shown
-- Every required parameter must be given
-- Write string values as they are, without quotes or escaping; write object and array values as JSON
-- Any explanation of a call goes BEFORE it, in plain language; nothing comes after the call
-- When no function fits, answer normally from what you know and do not mention function calls
-</IMPORTANT>"""
-
-
-def _schema_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _extra_keys(schema: dict[str, Any], handled: tuple[str, ...]) -> list[str]:
-    return [f"<{key}>{_schema_text(val)}</{key}>" for key, val in schema.items() if key not in handled]
-
-
-def render_value(value: Any) -> str:
-    """A parameter value as call text: strings raw, objects and arrays as JSON, scalars as JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict | list | bool) or value is None:
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def render_call(name: str, arguments: dict[str, Any]) -> str:
-    """One call in the XML shape the model is trained to write."""
-    parts = [TOOL_CALL_OPEN, f"{FUNCTION_OPEN}{name}>"]
-    for key, val in arguments.items():
-        parts += [f"{PARAM_OPEN}{key}>", render_value(val), PARAM_CLOSE]
-    parts += [FUNCTION_CLOSE, TOOL_CALL_CLOSE]
-    return "\n".join(parts)
-
-
-def render_history(
-    messages: list[Message], tools: list[ToolSpec], system_suffix: str | None = None
-) -> list[Message]:
-    """Turn our OpenAI-shaped history into text-only chat messages.
-
-    The tools block (and ``system_suffix``, when given) is appended to the first system message,
-    or forms one when there is none. Assistant tool calls become XML call text after the content;
-    each run of consecutive tool results becomes one user message of ``<tool_response>`` blocks,
-    in order. The input list is not changed.
-    """
-    extra = "\n\n".join(
-        part for part in (render_tools_prompt(tools) if tools else "", (system_suffix or "").strip()) if part
-    )
-    out: list[Message] = []
-    system_done = False
-    i = 0
-    while i < len(messages):
-        msg = messages[i]
-        role = msg.get("role")
-        if role == "tool":
-            blocks = []
-            while i < len(messages) and messages[i].get("role") == "tool":
-                blocks.append(f"<tool_response>\n{_text_of(messages[i].get('content'))}\n</tool_response>")
-                i += 1
-            out.append({"role": "user", "content": "\n".join(blocks)})
-            continue
-        if role == "system" and not system_done:
-            text = _text_of(msg.get("content")).strip()
-            out.append({"role": "system", "content": "\n\n".join(p for p in (text, extra) if p)})
-            system_done = True
-        elif role == "assistant":
-            out.append({"role": "assistant", "content": _render_assistant(msg)})
-        else:
-            out.append(dict(msg))
-        i += 1
-    if not system_done and extra:
-        out.insert(0, {"role": "system", "content": extra})
-    return out
-
-
-def _render_assistant(msg: Message) -> str:
-    parts = []
-    text = _text_of(msg.get("content")).strip()
-    if text:
-        parts.append(text)
-    for call in msg.get("tool_calls") or []:
-        fn = call.get("function", call) if isinstance(call, dict) else {}
-        args = fn.get("arguments")
-        if not isinstance(args, dict):
-            try:
-                args = decode_arguments(args if isinstance(args, str) else "")
-            except ValueError:
-                args = {}
-        parts.append(render_call(str(fn.get("name", "")), args))
-    return "\n".join(parts)
-
-
-def _text_of(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        pieces = []
-        for part in content:
-            if isinstance(part, dict) and isinstance(part.get("text"), str):
-                pieces.append(part["text"])
-            elif isinstance(part, str):
-                pieces.append(part)
-            else:
-                pieces.append(json.dumps(part, ensure_ascii=False, default=str))
-        return "\n".join(pieces)
-    return json.dumps(content, ensure_ascii=False, default=str)
-
-
-# ---------------------------------------------------------------- scanning outside calls
-
-
-@dataclass
-class _FenceState:
-    """Whether the scan is inside a Markdown code fence (char is "`" or "~", run its length)."""
-
-    char: str = ""
-    run: int = 0
-
-
-def _scan_outside(text: str, pos: int, fence: _FenceState, final: bool) -> tuple[int, int | None]:
-    """Scan prose from ``pos`` for the first call markup outside code fences and backticks.
-
-    Returns ``(decided, markup)``: ``markup`` is the index of the markup found (then ``decided``
-    equals it), or None; everything before ``decided`` is settled as prose. With ``final`` False
-    (streaming) the scan stops before anything more text could change: a possible fence marker at
-    a line start, a closing fence line not yet ended, a possible partial tag at the end.
-    """
-    n = len(text)
-    while pos < n:
-        if pos == 0 or text[pos - 1] == "\n":
-            j = pos
-            while j < n and j - pos < 3 and text[j] == " ":
-                j += 1
-            if j == n and not final:
-                return pos, None
-            if j < n and text[j] in "`~":
-                ch = text[j]
-                k = j
-                while k < n and text[k] == ch:
-                    k += 1
-                if k == n and not final:
-                    return pos, None
-                run = k - j
-                if run >= 3 and not fence.char:
-                    fence.char, fence.run = ch, run
-                    pos = _line_end(text, k)
-                    continue
-                if run >= 3 and ch == fence.char and run >= fence.run:
-                    e = text.find("\n", k)
-                    if e == -1 and not final:
-                        return pos, None
-                    e = n if e == -1 else e
-                    if not text[k:e].strip():
-                        fence.char, fence.run = "", 0
-                    pos = min(e + 1, n)
-                    continue
-        if fence.char:
-            pos = _line_end(text, pos)
-            continue
-        e = text.find("\n", pos)
-        line_end = n if e == -1 else e
-        lt = text.find("<", pos, line_end)
-        while lt != -1:
-            if lt == 0 or text[lt - 1] != "`":
-                for tag in _MARKUP:
-                    if text.startswith(tag, lt):
-                        return lt, lt
-                if not final and n - lt < _MARKUP_MAX:
-                    tail = text[lt:n]
-                    if any(tag.startswith(tail) for tag in _MARKUP):
-                        return lt, None
-            lt = text.find("<", lt + 1, line_end)
-        pos = n if e == -1 else e + 1
-    return n, None
-
-
-def _line_end(text: str, pos: int) -> int:
-    """Index just past the newline ending the line at ``pos`` (or the text's end)."""
-    e = text.find("\n", pos)
-    return len(text) if e == -1 else e + 1
-
-
-# ---------------------------------------------------------------- parsing calls
 
 
 @dataclass
@@ -326,13 +56,13 @@ def parse_tool_calls(text: str, tools: list[ToolSpec]) -> tuple[str, list[ToolCa
 def parse_reply(text: str, tools: list[ToolSpec]) -> ParseResult:
     """``parse_tool_calls`` with the completeness of the last call."""
     reply = _Reply(text, {t.name: t for t in tools})
-    fence = _FenceState()
+    fence = FenceState()
     segments: list[str] = []
     calls: list[ToolCall] = []
     complete = True
     pos = seg_start = 0
     while True:
-        _, markup = _scan_outside(text, pos, fence, final=True)
+        _, markup = scan_outside(text, pos, fence, final=True)
         if markup is None:
             segments.append(text[seg_start:])
             break
@@ -409,14 +139,14 @@ def _at_line_start(text: str, pos: int) -> bool:
 
 def _followed_by_delimiter(text: str, pos: int) -> bool:
     j = _skip_ws(text, pos)
-    return j >= len(text) or text.startswith(_DELIMITERS, j)
+    return j >= len(text) or text.startswith(DELIMITERS, j)
 
 
 def _valid_name(name: str) -> bool:
     return (
         0 < len(name) <= MAX_NAME_CHARS
         and not any(ch.isspace() for ch in name)
-        and not (_BAD_NAME_CHARS & set(name))
+        and not (BAD_NAME_CHARS & set(name))
     )
 
 
@@ -620,7 +350,7 @@ def _next_tag_line(text: str, pos: int) -> int:
     """Index of the next line (after ``pos``) that starts with a call tag, or -1."""
     e = text.find("\n", pos)
     while e != -1:
-        if text.startswith(_DELIMITERS, e + 1):
+        if text.startswith(DELIMITERS, e + 1):
             return e + 1
         e = text.find("\n", e + 1)
     return -1
@@ -745,136 +475,3 @@ def _spend(reply: _Reply, nesting: bool, scanned: int, found: tuple[int, int]) -
     if nesting:
         reply.nesting_budget -= scanned
     return found
-
-
-# ---------------------------------------------------------------- streaming
-
-
-class StreamParser:
-    """Incremental view of a streamed reply: ``feed`` returns the prose that is safe to show now
-    (never call markup, nothing that might still turn into a tag, no leading or trailing
-    whitespace yet), ``finish`` parses the whole text exactly as ``parse_tool_calls`` does.
-
-    Prose is shown until the first call markup; prose after it is part of the final content
-    (``finish``), not of the stream. What was shown is always a prefix of the final content.
-    """
-
-    def __init__(self, tools: list[ToolSpec]) -> None:
-        self._tools = list(tools)
-        self._chunks: list[str] = []
-        self._window = ""  # unsettled tail of the text, starting at absolute offset _base
-        self._base = 0
-        self._pos = 0  # absolute index the prose scan has reached
-        self._emitted = 0  # absolute index up to which prose was shown (or skipped)
-        self._fence = _FenceState()
-        self._stopped = False
-        self._shown: list[str] = []
-        self.result: ParseResult | None = None
-
-    @property
-    def text(self) -> str:
-        """Everything fed so far."""
-        return "".join(self._chunks)
-
-    @property
-    def shown(self) -> str:
-        """Everything ``feed`` has returned so far."""
-        return "".join(self._shown)
-
-    def feed(self, delta: str) -> str:
-        if not delta:
-            return ""
-        self._chunks.append(delta)
-        if self._stopped:
-            return ""
-        self._window += delta
-        decided, markup = _scan_outside(self._window, self._pos - self._base, self._fence, final=False)
-        decided += self._base
-        self._stopped = markup is not None
-        out = self._take(decided)
-        self._pos = decided
-        keep = min(self._emitted, max(self._pos - 1, 0))
-        self._window = self._window[keep - self._base :]
-        self._base = keep
-        return out
-
-    def _take(self, upto: int) -> str:
-        region = self._window[self._emitted - self._base : upto - self._base]
-        if not self._shown:
-            stripped = region.lstrip()
-            self._emitted += len(region) - len(stripped)
-            region = stripped
-        body = region.rstrip()
-        if body:
-            self._emitted += len(body)
-            self._shown.append(body)
-        return body
-
-    def finish(self) -> tuple[str, list[ToolCall]]:
-        """(content, calls) of the whole text."""
-        self.result = parse_reply(self.text, self._tools)
-        return self.result.content, self.result.calls
-
-    def unshown(self, content: str) -> str:
-        """The part of the final ``content`` that ``feed`` has not shown."""
-        shown = self.shown
-        return content[len(shown) :] if content.startswith(shown) else ""
-
-
-# ---------------------------------------------------------------- the model wrapper
-
-
-TRUNCATED_CALL_ERROR = (
-    "the reply reached the output token limit inside this call, so the call was cut off and not run; "
-    "make it again with less text (for example, write a large file in several steps)"
-)
-
-
-class QwenXMLModel:
-    """Gives tool calling to a chat endpoint that has no server-side tool parser: tools and
-    history go in as Qwen3-Coder XML text, and calls are parsed out of the reply text."""
-
-    def __init__(self, inner: Model, system_suffix: str | None = None) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.context_window = inner.context_window
-        self.system_suffix = system_suffix
-
-    async def complete(
-        self,
-        messages: list[Message],
-        tools: list[ToolSpec],
-        *,
-        sampling: Sampling | None = None,
-        on_text: TextCallback | None = None,
-    ) -> ModelTurn:
-        rendered = render_history(messages, tools, self.system_suffix)
-        parser = StreamParser(tools)
-
-        def relay(delta: str) -> None:
-            shown = parser.feed(delta)
-            if shown and on_text is not None:
-                on_text(shown)
-
-        turn = await self.inner.complete(rendered, [], sampling=sampling, on_text=relay)
-        if turn.text == parser.text:
-            parser.finish()
-            result = parser.result
-            assert result is not None
-            rest = parser.unshown(result.content)
-        else:  # the endpoint did not stream (all of) its text
-            result = parse_reply(turn.text, tools)
-            rest = parser.unshown(result.content) if parser.shown else result.content
-        if rest and on_text is not None:
-            on_text(rest)
-        calls = result.calls + list(turn.tool_calls)
-        finish = turn.finish_reason
-        if result.calls:
-            if not result.complete and finish == "length":
-                last = result.calls[-1]
-                last.error = f"{last.error}; {TRUNCATED_CALL_ERROR}" if last.error else TRUNCATED_CALL_ERROR
-            finish = "tool_calls"
-        return ModelTurn(text=result.content, tool_calls=calls, usage=turn.usage, finish_reason=finish)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()

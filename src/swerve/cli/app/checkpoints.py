@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from swerve.agent.session import swerve_home
+from swerve.errors import SwerveError
+from swerve.paths import swerve_home
 
 MAX_CHECKPOINTS = 100  # per project; older ones are forgotten (their commits stay in the shadow repo)
 GIT_TIMEOUT_S = 120
@@ -41,7 +42,7 @@ RESTORED_CALL_NOTE = (
 )
 
 
-class CheckpointError(Exception):
+class CheckpointError(SwerveError):
     """A snapshot or restore that could not be done; the message says why."""
 
 

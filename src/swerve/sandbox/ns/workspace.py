@@ -22,80 +22,27 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import fnmatch
 import os
 import signal
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
 
-from swerve.sandbox import ns_launcher, overlay
-from swerve.sandbox.base import ExecResult, SandboxError
+from swerve.errors import SandboxError
+from swerve.sandbox.base import ExecResult
 from swerve.sandbox.cancel import to_the_end
-from swerve.sandbox.host import QUIET_ENV, OutputBuffer
-from swerve.sandbox.limits import CgroupPool, CgroupSlot, Limits
-from swerve.sandbox.ns_files import DEFAULT_PATH, FileOps
-from swerve.sandbox.ns_launcher import Launched, Report
-from swerve.sandbox.ns_process import DRAIN_GRACE_S, NamespaceJob, StartedCommand, exit_code, stop_entered
-from swerve.sandbox.proctree import TAG_VAR, new_tag
-from swerve.sandbox.sweeper import ProcessState, owner_id, remove_tree
+from swerve.sandbox.ns import launcher as ns_launcher
+from swerve.sandbox.ns import overlay, setup
+from swerve.sandbox.ns.argv import LauncherArgs
+from swerve.sandbox.ns.files import DEFAULT_PATH, FileOps
+from swerve.sandbox.ns.launcher import Launched, Report
+from swerve.sandbox.ns.limits import CgroupPool, CgroupSlot, Limits
+from swerve.sandbox.ns.process import DRAIN_GRACE_S, NamespaceJob, StartedCommand, stop_entered
+from swerve.sandbox.ns.setup import Mode
+from swerve.sandbox.ns.state import ProcessState, owner_id, remove_tree
+from swerve.sandbox.proctree import new_tag
 
-Mode = Literal["stateless", "persistent"]
-
-DEFAULT_OUTPUT_LIMIT = 1 << 20
-# host variables that may pass into a sandbox; everything else (API keys included) stays out
-DEFAULT_ENV_ALLOWLIST = (
-    "PATH",
-    "LANG",
-    "LANGUAGE",
-    "LC_ALL",
-    "LC_CTYPE",
-    "LC_MESSAGES",
-    "LC_COLLATE",
-    "LC_NUMERIC",
-    "LC_TIME",
-    "TERM",
-    "TZ",
-    "COLUMNS",
-    "LINES",
-    "NO_COLOR",
-)
-# host paths a sandbox never sees (directories become empty, files /dev/null)
-DEFAULT_HIDDEN = (
-    "/root",
-    "/home",
-    "/var/tmp",
-    "/etc/shadow",
-    "/etc/gshadow",
-    "/etc/ssh",
-    "/etc/sudoers",
-    "/etc/sudoers.d",
-    "/var/lib/docker",
-    "/var/lib/containerd",
-)
-# files at the top of a workspace that hold credentials: hidden inside the sandbox too
-DEFAULT_SECRET_GLOBS = (".env", ".env.*", ".netrc", ".git-credentials", ".npmrc", ".pypirc")
-SANDBOX_HOME = "/root"
 EXEC_BACKSTOP_S = 10.0  # the launcher enforces timeouts; this is for a launcher that hangs
-_GIT_DIFF_SCRIPT = r"""
-if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then echo __SWERVE_NOT_GIT__; exit 0; fi
-idx=$(mktemp) || exit 3
-gi=$(git rev-parse --git-path index) && [ -f "$gi" ] && cp "$gi" "$idx"
-export GIT_INDEX_FILE="$idx"
-git add --intent-to-add --all -- . >/dev/null 2>&1
-base=HEAD
-git rev-parse --verify --quiet 'HEAD^{commit}' >/dev/null || base=$(git hash-object -t tree /dev/null)
-git diff --no-color --no-ext-diff --binary --relative "$base" -- . 2>/tmp/.swerve-diff-err || {
-  echo __SWERVE_DIFF_FAILED__; cat /tmp/.swerve-diff-err; exit 4; }
-"""
-_GIT_ENV = {
-    "GIT_OPTIONAL_LOCKS": "0",
-    "GIT_CONFIG_COUNT": "1",
-    "GIT_CONFIG_KEY_0": "safe.directory",
-    "GIT_CONFIG_VALUE_0": "*",
-}
-
 _pool: CgroupPool | None = None
 _supported: set[str] = set()
 
@@ -110,15 +57,7 @@ def cgroup_pool() -> CgroupPool:
     return _pool
 
 
-def _check_layer_path(path: str, what: str) -> str:
-    if any(c in path for c in ",:\\\n"):
-        raise SandboxError(
-            f"{what} {path!r} contains one of , : \\ or a newline, which overlayfs cannot take"
-        )
-    return path
-
-
-class NamespaceWorkspace(FileOps):
+class NamespaceWorkspace(LauncherArgs, FileOps):
     """A Workspace in Linux namespaces; create with ``create`` or ``open_project``."""
 
     def __init__(
@@ -174,12 +113,12 @@ class NamespaceWorkspace(FileOps):
         network: bool = False,
         limits: Limits | None = None,
         env: Mapping[str, str] | None = None,
-        env_allowlist: Iterable[str] = DEFAULT_ENV_ALLOWLIST,
+        env_allowlist: Iterable[str] = setup.DEFAULT_ENV_ALLOWLIST,
         hidden: Iterable[str] = (),
-        secret_globs: Iterable[str] = DEFAULT_SECRET_GLOBS,
+        secret_globs: Iterable[str] = setup.DEFAULT_SECRET_GLOBS,
         ro_binds: Mapping[str, str] | None = None,
         state_dir: str | None = None,
-        output_limit_bytes: int = DEFAULT_OUTPUT_LIMIT,
+        output_limit_bytes: int = setup.DEFAULT_OUTPUT_LIMIT,
         host_reads: bool = True,
     ) -> NamespaceWorkspace:
         """A new environment over ``lowers`` (read-only layers, top first, as in overlayfs).
@@ -192,16 +131,7 @@ class NamespaceWorkspace(FileOps):
         inside the root are answered from the layers on the host (same answer, microseconds);
         anything through a symlink, outside the root or hidden still goes through the sandbox.
         """
-        if not lowers:
-            raise SandboxError("a namespace sandbox needs at least one lower layer")
-        layers = []
-        for layer in lowers:
-            path = os.path.realpath(os.fspath(layer))
-            if not os.path.isdir(path):
-                raise SandboxError(f"layer is not a directory: {os.fspath(layer)}")
-            layers.append(_check_layer_path(path, "layer"))
-        root = _absolute_root(root or layers[-1])
-        secrets = _secret_paths(root, layers, secret_globs)
+        layers, root, secrets = setup.layered(lowers, root, secret_globs)
         return await cls._open(
             root=root,
             lowers=layers,
@@ -228,12 +158,12 @@ class NamespaceWorkspace(FileOps):
         network: bool = False,
         limits: Limits | None = None,
         env: Mapping[str, str] | None = None,
-        env_allowlist: Iterable[str] = (*DEFAULT_ENV_ALLOWLIST, "USER", "LOGNAME"),
+        env_allowlist: Iterable[str] = (*setup.DEFAULT_ENV_ALLOWLIST, "USER", "LOGNAME"),
         hidden: Iterable[str] = (),
-        secret_globs: Iterable[str] = DEFAULT_SECRET_GLOBS,
+        secret_globs: Iterable[str] = setup.DEFAULT_SECRET_GLOBS,
         expose: Iterable[str] = (),
         state_dir: str | None = None,
-        output_limit_bytes: int = DEFAULT_OUTPUT_LIMIT,
+        output_limit_bytes: int = setup.DEFAULT_OUTPUT_LIMIT,
         host_reads: bool = True,
     ) -> NamespaceWorkspace:
         """The project directory writable at its own path, the rest of the host read-only.
@@ -242,25 +172,18 @@ class NamespaceWorkspace(FileOps):
         takes its place); ``expose`` lists host paths to show read-only anyway (the Python
         that runs swerve is exposed when it lives under a hidden directory).
         """
-        project = os.path.realpath(os.fspath(project_dir))
-        if not os.path.isdir(project):
-            raise SandboxError(f"project directory does not exist: {os.fspath(project_dir)}")
-        exposed = [os.path.realpath(p) for p in expose]
-        interpreter = os.path.realpath(sys.base_prefix)
-        if any(_under(interpreter, h) for h in (*DEFAULT_HIDDEN, os.path.expanduser("~"))):
-            exposed.append(interpreter)
-        user_env = {"HOME": os.path.expanduser("~"), **(env or {})}
+        path, binds, secrets = setup.project(project_dir, expose, secret_globs)
         return await cls._open(
-            root=project,
+            root=path,
             lowers=[],
-            project_dir=project,
+            project_dir=path,
             mode=mode,
             network=network,
             limits=limits,
-            env=user_env,
+            env={"HOME": os.path.expanduser("~"), **(env or {})},
             env_allowlist=env_allowlist,
-            hidden=[*hidden, *_secret_paths(project, [project], secret_globs)],
-            ro_binds={p: p for p in exposed if not _under(p, project)},
+            hidden=[*hidden, *secrets],
+            ro_binds=binds,
             state_dir=state_dir,
             output_limit_bytes=output_limit_bytes,
             same_uid=True,
@@ -286,51 +209,32 @@ class NamespaceWorkspace(FileOps):
         same_uid: bool,
         host_reads: bool,
     ) -> NamespaceWorkspace:
-        if mode not in ("stateless", "persistent"):
-            raise SandboxError(f"mode must be 'stateless' or 'persistent', not {mode!r}")
-        limits = limits or Limits()
-        if not isinstance(limits, Limits):
-            raise SandboxError("limits must be a swerve.sandbox.limits.Limits")
-        if project_dir and limits.disk_mb:
-            raise SandboxError(
-                "a disk quota needs a copy-on-write layer; project mode writes to the project itself"
-            )
-        if output_limit_bytes < 2:
-            raise SandboxError("output_limit_bytes must be at least 2")
         state = ProcessState.for_root(state_dir)
-        binds = []
-        for dst, src in (ro_binds or {}).items():
-            if not os.path.isabs(dst) or not os.path.exists(src):
-                raise SandboxError(
-                    f"read-only bind {src} -> {dst}: the sandbox path must be absolute and the host path exist"
-                )
-            binds.append((os.path.realpath(src), os.path.normpath(dst)))
-        home = os.path.realpath(os.path.expanduser("~"))
-        hidden_all = []
-        for h in [*DEFAULT_HIDDEN, home, state.root, *hidden]:
-            h = os.path.normpath(h)
-            if os.path.isabs(h) and h != "/" and h not in hidden_all and h != root:
-                hidden_all.append(h)
-        base_env = {k: os.environ[k] for k in env_allowlist if k in os.environ}
-        base_env.setdefault("PATH", DEFAULT_PATH)
-        base_env.update({"HOME": SANDBOX_HOME, "USER": "root", "LOGNAME": "root"} if not same_uid else {})
-        base_env.update({"TMPDIR": "/tmp", **QUIET_ENV, **(env or {})})
+        resolved = setup.resolve(
+            root=root,
+            project_dir=project_dir,
+            mode=mode,
+            limits=limits,
+            env=env,
+            env_allowlist=env_allowlist,
+            hidden=hidden,
+            ro_binds=ro_binds,
+            state=state,
+            output_limit_bytes=output_limit_bytes,
+            same_uid=same_uid,
+        )
         await _ensure_supported(state.root)
-        env_dir = state.new_env_dir("p" if project_dir else "e")
         ws = cls(
             root=root,
-            env_dir=env_dir,
+            env_dir=state.new_env_dir("p" if project_dir else "e"),
             lowers=lowers,
             project_dir=project_dir,
             mode=mode,
             network=network,
-            limits=limits,
-            env=base_env,
-            hidden=hidden_all,
-            ro_binds=binds,
             output_limit_bytes=output_limit_bytes,
             same_uid=same_uid,
             host_reads=host_reads,
+            **resolved,
         )
         try:
             os.mkdir(ws._newroot, 0o700)
@@ -343,84 +247,6 @@ class NamespaceWorkspace(FileOps):
             await ws.close()
             raise
         return ws
-
-    # -- launcher arguments ----------------------------------------------------------------
-
-    @property
-    def lowers(self) -> list[str]:
-        return list(self._lowers)
-
-    @property
-    def upper_dir(self) -> str | None:
-        """The host directory holding this environment's writes (None in project mode)."""
-        return None if self._project_dir else self._upper
-
-    def _overlay_options(self) -> str:
-        opts = f"lowerdir={':'.join(self._lowers)},upperdir={self._upper},workdir={self._work},userxattr"
-        if len(opts) > 3900:
-            raise SandboxError(
-                f"too many or too long layer paths for one overlay mount ({len(opts)} bytes of options)"
-            )
-        return opts
-
-    def _view_args(self) -> list[str]:
-        args = ["--newroot", self._newroot, "--at", self.root, "--tmp-size", f"{self.limits.tmp_mb}m"]
-        if self._project_dir:
-            args += ["--bind-rw", self._project_dir, "--same-uid"]
-        else:
-            args += ["--overlay", self._overlay_options()]
-        for h in self._hidden:
-            args += ["--hide", h]
-        for src, dst in self._ro_binds:
-            args += ["--ro-bind", src, dst]
-        if self.network:
-            args.append("--net")
-        return args
-
-    def _limit_args(self, slot: CgroupSlot | None) -> list[str]:
-        args = ["--parent-pid", str(os.getpid())]
-        controllers = set(slot.dirs) if slot else set()
-        for rl in self.limits.rlimits(
-            memory_by_cgroup="memory" in controllers, processes_by_cgroup="pids" in controllers
-        ):
-            args += ["--rlimit", rl]
-        for f in slot.procs_files if slot else []:
-            args += ["--cgroup", f]
-        return args
-
-    def _quota_args(self) -> list[str]:
-        if self._project_dir or not self.limits.disk_mb:
-            return []
-        return ["--quota", str(self.limits.disk_mb * (1 << 20)), "--quota-dir", self._upper]
-
-    def _wants_cgroup(self) -> bool:
-        return bool(self.limits.memory_mb or self.limits.processes)
-
-    def _payload_args(self, command: str, cwd: str | None, tag: str) -> list[str]:
-        """Arguments that end a launcher's command line: the command and its mark. The tag goes
-        to the command only: a launcher carrying it would be killed along with the tree."""
-        return [
-            "--cwd",
-            self._resolve(cwd or self.root),
-            "--setenv",
-            f"{TAG_VAR}={tag}",
-            "--",
-            *self._shell(command),
-        ]
-
-    def _command_env(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        env = {**self._env, **(extra or {})}
-        env.pop(TAG_VAR, None)
-        for k, v in env.items():
-            if "\0" in k or "\0" in v or "=" in k or not k:
-                raise SandboxError(f"invalid environment variable {k!r}")
-        return env
-
-    def _shell(self, command: str) -> list[str]:
-        if "\0" in command:
-            raise SandboxError("the command contains a NUL byte")
-        shell = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
-        return [shell, "-c", command]
 
     def _check_usable(self) -> None:
         if self._closed:
@@ -607,42 +433,6 @@ class NamespaceWorkspace(FileOps):
         ]
         return await StartedCommand.start(argv, env, stdin, limit or self.output_limit_bytes)
 
-    def _result(self, report: Report, buffer: OutputBuffer, start: float, *, oom: bool) -> ExecResult:
-        if report.error:
-            stage, _, message = report.error
-            if stage == "cwd":
-                raise SandboxError(f"working directory does not exist: {message.split(':')[0]}")
-            raise SandboxError(ns_launcher.explain(report.error))
-        notes = []
-        if report.timed_out:
-            code = 128 + signal.SIGKILL
-        elif report.quota_bytes is not None:
-            code = 128 + signal.SIGKILL
-            notes.append(
-                f"[swerve sandbox: disk quota exceeded: the workspace's writable layer reached "
-                f"{report.quota_bytes >> 20} MB of {self.limits.disk_mb} MB; the command was stopped. "
-                "Delete files to make room.]"
-            )
-        elif report.wait_status is not None:
-            code = exit_code(report.wait_status)
-        else:
-            raise SandboxError(f"the sandbox launcher ended without a result: {report.lines or 'no report'}")
-        if oom:
-            notes.append(
-                f"[swerve sandbox: out of memory: the memory limit of {self.limits.memory_mb} MB was "
-                "reached and the kernel killed a process]"
-            )
-        for note in notes:
-            text = buffer.text()
-            buffer.write((b"" if not text or text.endswith("\n") else b"\n") + note.encode() + b"\n")
-        return ExecResult(
-            exit_code=code,
-            output=buffer.text(),
-            duration_s=time.monotonic() - start,
-            timed_out=report.timed_out,
-            truncated_bytes=buffer.dropped,
-        )
-
     async def spawn(
         self, command: str, *, cwd: str | None = None, env: dict[str, str] | None = None
     ) -> NamespaceJob:
@@ -667,7 +457,7 @@ class NamespaceWorkspace(FileOps):
         is a git work tree, else a unified diff of the writable layer against the lowers."""
         self._check_usable()
         result = await self._exec(
-            _GIT_DIFF_SCRIPT, cwd=self.root, timeout=300, env=_GIT_ENV, output_limit=256 << 20
+            overlay.GIT_DIFF_SCRIPT, cwd=self.root, timeout=300, env=overlay.GIT_ENV, output_limit=256 << 20
         )
         if result.output.startswith("__SWERVE_NOT_GIT__"):
             if self._project_dir:
@@ -748,42 +538,6 @@ class NamespaceWorkspace(FileOps):
         await self.close()
 
 
-# -- helpers -------------------------------------------------------------------------------------
-
-
-def _under(path: str, parent: str) -> bool:
-    parent = parent.rstrip("/") or "/"
-    return path == parent or path.startswith(parent + "/") or parent == "/"
-
-
-def _absolute_root(root: str) -> str:
-    if not isinstance(root, str) or not os.path.isabs(root) or "\0" in root:
-        raise SandboxError(f"the workspace root must be an absolute path, not {root!r}")
-    root = os.path.normpath(root)
-    if root == "/":
-        raise SandboxError("the workspace root cannot be /")
-    return _check_layer_path(root, "workspace root")
-
-
-def _secret_paths(root: str, layers: list[str], globs: Iterable[str]) -> list[str]:
-    """Sandbox paths of top-level files in the layers that match ``globs``."""
-    patterns = list(globs)
-    if not patterns:
-        return []
-    out = []
-    for layer in layers:
-        try:
-            names = os.listdir(layer)
-        except OSError:
-            continue
-        for name in names:
-            if any(fnmatch.fnmatchcase(name, p) for p in patterns):
-                path = os.path.join(root, name)
-                if path not in out:
-                    out.append(path)
-    return out
-
-
 async def _ensure_supported(state_root: str) -> None:
     """Once per process and state root: run ``true`` in a sandbox, so a kernel that lacks a
     feature fails here with a clear message instead of at the first command."""
@@ -830,14 +584,3 @@ async def check_support(state_dir: str | None = None) -> None:
             raise SandboxError(f"the sandbox self-test failed: {result.output.strip()[:500]}")
     finally:
         remove_tree(probe_dir)
-
-
-__all__ = [
-    "DEFAULT_ENV_ALLOWLIST",
-    "DEFAULT_HIDDEN",
-    "DEFAULT_SECRET_GLOBS",
-    "Limits",
-    "NamespaceJob",
-    "NamespaceWorkspace",
-    "check_support",
-]

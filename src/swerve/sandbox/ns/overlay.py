@@ -13,10 +13,29 @@ import difflib
 import os
 import stat as stat_mod
 
-from swerve.sandbox.base import SandboxError
+from swerve.errors import SandboxError
 
 OPAQUE_XATTRS = ("user.overlay.opaque", "trusted.overlay.opaque")
 MAX_DIFF_FILE = 8 << 20  # larger files are reported as changed, not diffed line by line
+
+# the diff of a git work tree inside a sandbox, untracked files included, without touching its index
+GIT_DIFF_SCRIPT = r"""
+if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then echo __SWERVE_NOT_GIT__; exit 0; fi
+idx=$(mktemp) || exit 3
+gi=$(git rev-parse --git-path index) && [ -f "$gi" ] && cp "$gi" "$idx"
+export GIT_INDEX_FILE="$idx"
+git add --intent-to-add --all -- . >/dev/null 2>&1
+base=HEAD
+git rev-parse --verify --quiet 'HEAD^{commit}' >/dev/null || base=$(git hash-object -t tree /dev/null)
+git diff --no-color --no-ext-diff --binary --relative "$base" -- . 2>/tmp/.swerve-diff-err || {
+  echo __SWERVE_DIFF_FAILED__; cat /tmp/.swerve-diff-err; exit 4; }
+"""
+GIT_ENV = {
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "safe.directory",
+    "GIT_CONFIG_VALUE_0": "*",
+}
 
 
 def is_whiteout(st: os.stat_result) -> bool:

@@ -18,7 +18,7 @@ import os
 import signal
 from dataclasses import dataclass, fields
 
-from swerve.sandbox.base import SandboxError
+from swerve.errors import SandboxError
 
 MB = 1 << 20
 

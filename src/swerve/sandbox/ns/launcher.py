@@ -1,9 +1,9 @@
-"""The namespace launcher: finding or building it, starting it, and reading what it reports.
+"""The namespace launcher: building it, starting it, and reading what it reports.
 
-The launcher is a small C program (``ns_native/launcher.c``) compiled with the system's C
-compiler on first use and cached under the swerve cache directory, keyed by a hash of its
-source. Where no compiler is there, a pure-Python launcher with the same arguments and the same
-reports (``ns_pylauncher``) runs instead: the same sandbox, about 20 ms slower per command.
+The launcher is a small C program (the ``native/`` sources, compiled together) built with the
+system's C compiler once per source version and cached under the swerve cache directory;
+``./scripts/setup`` builds it ahead of the first sandbox. There is exactly one launcher: without a
+C compiler the namespace sandbox refuses to start and says how to get one.
 
 Launchers are started with ``posix_spawn`` and awaited through a pidfd on the event loop, so an
 environment costs no thread and an idle stateless one no process.
@@ -19,15 +19,18 @@ import os
 import secrets
 import shutil
 import signal
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swerve.cache import cache_root
-from swerve.sandbox.base import SandboxError
+from swerve.errors import SandboxError
+from swerve.paths import cache_root
 
-SOURCE = Path(__file__).with_name("ns_native") / "launcher.c"
-LAUNCHER_ENV = "SWERVE_SANDBOX_LAUNCHER"  # "python" forces the pure-Python launcher; a path picks a binary
+NATIVE_DIR = Path(__file__).with_name("native")
+LAUNCHER_ENV = "SWERVE_SANDBOX_LAUNCHER"  # a path to a launcher binary to use instead of building one
+NO_COMPILER_HELP = (
+    "the namespace sandbox builds its launcher with a C compiler, and none was found "
+    "(install gcc, e.g. `apt-get install gcc`, or set CC; ./scripts/setup does this)"
+)
 _MIN_FD = 10  # fds handed to a launcher are moved above this, clear of 0-3
 # Python ignores SIGPIPE and SIGXFSZ; a launcher (and so every sandboxed command) starts with defaults
 _DEFAULT_SIGNALS = tuple(
@@ -38,44 +41,42 @@ _DEFAULT_SIGNALS = tuple(
 _launcher: list[str] | None = None
 
 
-def python_launcher() -> list[str]:
-    return [sys.executable, "-S", "-E", str(Path(__file__).with_name("ns_pylauncher.py"))]
+def sources() -> list[Path]:
+    """The launcher's C sources and headers, in a stable order."""
+    return sorted(p for p in NATIVE_DIR.iterdir() if p.suffix in (".c", ".h"))
 
 
 async def launcher_argv() -> list[str]:
-    """The command prefix that starts a launcher, building the native one if needed."""
+    """The command prefix that starts a launcher, building it first if needed."""
     global _launcher
     if _launcher is None:
         # no lock (event loops come and go): two first callers at once just build twice
         choice = os.environ.get(LAUNCHER_ENV, "")
-        if choice == "python":
-            chosen = python_launcher()
-        elif choice:
-            chosen = [choice]
-        else:
-            built = await build_native()
-            chosen = [str(built)] if built else python_launcher()
-        _launcher = chosen
+        _launcher = [choice] if choice else [str(await build_native())]
     return _launcher
 
 
-async def build_native(directory: Path | None = None) -> Path | None:
-    """Compile the launcher into the cache (once per source version); None without a compiler."""
-    source = SOURCE.read_bytes()
-    digest = hashlib.sha256(source).hexdigest()[:16]
+async def build_native(directory: Path | None = None) -> Path:
+    """Compile the launcher into the cache (once per source version). Raises SandboxError when
+    there is no compiler or the build fails."""
+    digest = hashlib.sha256()
+    for path in sources():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    version = digest.hexdigest()[:16]
     directory = directory or cache_root() / "sandbox"
-    target = directory / f"ns-launcher-{digest}"
+    target = directory / f"ns-launcher-{version}"
     if os.access(target, os.X_OK):
         return target
     compiler = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc") or shutil.which("clang")
     if not compiler:
-        return None
+        raise SandboxError(NO_COMPILER_HELP)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    tmp = directory / f".ns-launcher-{digest}.{os.getpid()}.{secrets.token_hex(4)}"
-    base = [compiler, "-O2", "-w", "-o", str(tmp), str(SOURCE)]
+    except OSError as exc:
+        raise SandboxError(f"cannot create the launcher cache {directory}: {exc}") from None
+    tmp = directory / f".ns-launcher-{version}.{os.getpid()}.{secrets.token_hex(4)}"
+    base = [compiler, "-O2", "-w", "-o", str(tmp), *(str(p) for p in sources() if p.suffix == ".c")]
+    errors = b""
     for extra in (["-static"], []):  # static starts faster (no dynamic loader); not every libc ships libc.a
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -83,26 +84,27 @@ async def build_native(directory: Path | None = None) -> Path | None:
                 *extra,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
             )
-        except OSError:
-            return None
-        if await proc.wait() == 0:
+        except OSError as exc:
+            raise SandboxError(f"cannot run the C compiler {compiler}: {exc}") from None
+        _, errors = await proc.communicate()
+        if proc.returncode == 0:
             os.replace(tmp, target)
             return target
     with contextlib.suppress(OSError):
         tmp.unlink()
-    return None
+    tail = errors.decode("utf-8", "replace").strip()[-800:]
+    raise SandboxError(f"the namespace launcher did not compile with {compiler}: {tail}")
 
 
 async def describe() -> str:
-    """Which launcher runs sandboxes here: "native <path>" or "python <script>"."""
-    argv = await launcher_argv()
-    return f"python {argv[-1]}" if argv[0] == sys.executable and len(argv) > 1 else f"native {argv[0]}"
+    """Which launcher binary runs sandboxes here."""
+    return (await launcher_argv())[0]
 
 
 def reset_launcher_choice() -> None:
-    """Forget the chosen launcher (tests switch between the native and the Python one)."""
+    """Forget the chosen launcher (tests point it at another binary)."""
     global _launcher
     _launcher = None
 

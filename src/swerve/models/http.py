@@ -18,7 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from swerve.models.base import Message, ModelError, ModelTurn, Sampling, TextCallback, ToolSpec
+from swerve.errors import ModelError
+from swerve.models.base import Message, ModelTurn, Sampling, TextCallback, ToolSpec
 from swerve.models.retry import (
     Retry,
     RetryableError,
@@ -28,6 +29,7 @@ from swerve.models.retry import (
     with_retries,
 )
 from swerve.models.turns import Display
+from swerve.secrets import redact
 
 ERROR_SNIPPET_CHARS = 500
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -117,13 +119,6 @@ def is_loopback(url: str) -> bool:
     except ValueError:
         return False
     return host in LOOPBACK_HOSTS or host.startswith("127.")
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
 
 
 def server_message(body: bytes) -> str:

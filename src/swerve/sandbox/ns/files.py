@@ -12,9 +12,11 @@ import asyncio
 import os
 import stat as stat_mod
 
-from swerve.sandbox import ns_launcher, overlay
-from swerve.sandbox.base import DirEntry, FileStat, SandboxError
-from swerve.sandbox.ns_launcher import Launched, Report
+from swerve.errors import SandboxError
+from swerve.sandbox.base import DirEntry, FileStat
+from swerve.sandbox.ns import launcher as ns_launcher
+from swerve.sandbox.ns import overlay
+from swerve.sandbox.ns.launcher import Launched, Report
 
 FSOP_TIMEOUT_S = 60.0
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

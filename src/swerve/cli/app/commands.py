@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from swerve.agent.session import swerve_home
+from swerve.paths import swerve_home
 
 if TYPE_CHECKING:
     from swerve.cli.app.controller import App
@@ -182,7 +182,7 @@ async def _compress(app: App, args: str) -> None:
         return
     agent = app.session.agent
     before = agent.context_tokens()
-    from swerve.cli.app.controller import TurnView
+    from swerve.cli.app.view import TurnView
 
     app.turn = TurnView(label="Summarising older turns")
     app.ui.start_ticker()
@@ -251,19 +251,20 @@ async def switch_model(app: App, change: dict[str, str]) -> None:
         if await app.open_session():
             app.print_notice(f"using {app.session.model.name if app.session else change['model']}")
         return
-    from swerve.cli.runner import RunError, make_model
-    from swerve.config import ConfigError, resolve
+    from swerve.cli.session import agent_config, make_model
+    from swerve.config import resolve
+    from swerve.errors import ConfigError, RunError
 
     try:
         settings = resolve(app.cwd, flags)
-        model = make_model(settings)
+        model = make_model(agent_config(settings))
     except (ConfigError, RunError) as exc:
         app.print_notice(str(exc), "error")
         return
     session = app.session
     old = session.model
     session.model = model
-    session.agent.model = model
+    session.agent.set_model(model)
     session.settings = settings
     app.settings = settings
     app.flags = flags
@@ -345,7 +346,7 @@ async def _stats(app: App, args: str) -> None:
     app.print_notice(
         f"session: {wall:.0f}s wall, {s.agent_s:.1f}s working, {s.prompts} prompts, "
         f"{s.tool_calls} tool calls ({s.tool_errors} failed, {s.tool_s:.1f}s)"
-        + ("" if app.settings.input_price_per_mtok else ' · set "pricing" in settings for costs')
+        + ("" if app.settings.pricing.input_per_mtok else ' · set "pricing" in settings for costs')
     )
 
 
@@ -368,7 +369,8 @@ async def _resume(app: App, args: str) -> None:
         app.flags.setdefault("approval_mode", app.mode)
         await app.open_session(resume=args.strip())
         return
-    from swerve.agent.session import SessionError, SessionLog, find_session, load_messages
+    from swerve.agent.session import SessionLog, find_session, load_messages
+    from swerve.errors import SessionError
 
     try:
         path = find_session(app.cwd, args.strip())

@@ -1,9 +1,10 @@
-"""Keeping secrets out of transcripts, trajectories and logs."""
+"""Keeping secrets out of transcripts, trajectories, error messages and logs: one mask for all."""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from typing import Any
 
 SECRET_NAME = re.compile(r"(API_KEY|_TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
@@ -19,8 +20,9 @@ def secret_values(extra: list[str | None] | None = None, environ: dict[str, str]
     return sorted(values, key=len, reverse=True)
 
 
-def redact(text: str, secrets: list[str]) -> str:
-    for value in secrets:
+def redact(text: str, secrets: Iterable[str | None], min_len: int = 4) -> str:
+    """``text`` with every secret value (of ``min_len`` characters or more) replaced by the mask."""
+    for value in sorted((s for s in secrets if s and len(s) >= min_len), key=len, reverse=True):
         if value in text:
             text = text.replace(value, MASK)
     return text

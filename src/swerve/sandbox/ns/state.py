@@ -18,8 +18,9 @@ import shutil
 import stat
 from typing import ClassVar
 
-from swerve.sandbox.base import SandboxError
-from swerve.sandbox.limits import group_parents, remove_group_tree
+from swerve.errors import SandboxError
+from swerve.sandbox.ns.limits import group_parents, remove_group_tree
+from swerve.sandbox.proctree import start_time
 
 STATE_DIR_ENV = "SWERVE_SANDBOX_DIR"
 _OWNER_RE = re.compile(r"^(\d+)-(\d+)$")
@@ -27,20 +28,6 @@ _OWNER_RE = re.compile(r"^(\d+)-(\d+)$")
 
 def default_state_root() -> str:
     return os.environ.get(STATE_DIR_ENV) or f"/tmp/swerve-sandbox-{os.getuid()}"
-
-
-def start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rfind(b")") + 2 :].split()
-    try:
-        return int(fields[19])
-    except (IndexError, ValueError):
-        return None
 
 
 def owner_id(pid: int | None = None) -> str:

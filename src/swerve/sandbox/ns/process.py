@@ -11,9 +11,9 @@ import contextlib
 import os
 import signal
 
-from swerve.sandbox import ns_launcher
-from swerve.sandbox.host import OutputBuffer, PipeReader
-from swerve.sandbox.ns_launcher import Launched
+from swerve.sandbox.ns import launcher as ns_launcher
+from swerve.sandbox.ns.launcher import Launched
+from swerve.sandbox.output import OutputBuffer, PipeReader
 from swerve.sandbox.proctree import kill_tree
 
 DRAIN_GRACE_S = 0.3  # how long to read on after a command exited, while something it left holds the pipe

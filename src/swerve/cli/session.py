@@ -1,0 +1,134 @@
+"""Puts a conversation together from settings: model, workspace, tools, agent and transcript, for
+``swerve -p`` and the app alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from swerve.agent.context import load_project_context
+from swerve.agent.events import Compressed, Event, MessageAdded
+from swerve.agent.loop import Agent
+from swerve.agent.permissions import Asker, Permission
+from swerve.agent.prompts import system_prompt
+from swerve.agent.session import SessionLog, find_session, load_messages
+from swerve.agent.trajectory import utc_now
+from swerve.config import AgentConfig, Settings, resolve
+from swerve.errors import ConfigError, ModelError, RunError, SandboxError, SessionError
+from swerve.models.base import Model
+from swerve.sandbox.base import Workspace
+from swerve.secrets import secret_values
+from swerve.tools.base import ToolContext
+from swerve.tools.registry import ToolRegistry
+
+
+@dataclass
+class Dispatch:
+    """Where the agent's events go: the transcript first, then every listener (printer, UI)."""
+
+    log: SessionLog
+    listeners: list[Callable[[Event], None]] = field(default_factory=list)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, MessageAdded):
+            self.log.message(event.message)
+        elif isinstance(event, Compressed):
+            self.log.compaction(event.messages)
+        for listener in self.listeners:
+            listener(event)
+
+
+@dataclass
+class Session:
+    settings: Settings
+    model: Model
+    workspace: Workspace
+    tools: ToolRegistry
+    agent: Agent
+    log: SessionLog
+    secrets: list[str]
+    dispatch: Dispatch
+
+    @property
+    def listeners(self) -> list[Callable[[Event], None]]:
+        return self.dispatch.listeners
+
+    async def close(self) -> None:
+        self.log.close()
+        await self.model.aclose()
+        await self.workspace.close()
+
+
+def agent_config(settings: Settings) -> AgentConfig:
+    """The agent the settings describe; RunError (with help) when no model is configured."""
+    try:
+        return AgentConfig.from_settings(settings)
+    except ConfigError as exc:
+        raise RunError(str(exc)) from None
+
+
+def make_model(config: AgentConfig) -> Model:
+    """The model of ``config``; RunError saying why when it cannot be used."""
+    try:
+        return config.build_model()
+    except (ValueError, OSError, ModelError) as exc:
+        raise RunError(f"cannot use model {config.model!r}: {exc}") from None
+
+
+async def make_workspace(settings: Settings, cwd: str) -> Workspace:
+    if settings.sandbox:
+        from swerve.sandbox.ns import NamespaceWorkspace
+
+        try:
+            return await NamespaceWorkspace.open_project(cwd)
+        except SandboxError as exc:
+            raise RunError(f"cannot start the sandbox: {exc}") from None
+    from swerve.sandbox.host import HostWorkspace
+
+    return HostWorkspace(cwd)
+
+
+async def open_session(
+    cwd: str,
+    flags: dict[str, Any],
+    *,
+    continue_session: bool = False,
+    resume: str | None = None,
+    ask: Asker | None = None,
+) -> Session:
+    """Resolve settings and build everything a conversation needs."""
+    try:
+        settings = resolve(cwd, flags)
+    except ConfigError as exc:
+        raise RunError(str(exc)) from None
+    history = None
+    log_path = None
+    if continue_session or resume:
+        try:
+            log_path = find_session(cwd, resume)
+        except SessionError as exc:
+            raise RunError(str(exc)) from None
+        history = load_messages(log_path)
+    config = agent_config(settings)
+    model = make_model(config)
+    from swerve.tools import default_tools
+
+    workspace = await make_workspace(settings, cwd)
+    tools = ToolRegistry(default_tools())
+    secrets = secret_values([settings.api_key])
+    if log_path is not None:
+        log = SessionLog(log_path, secrets)
+    else:
+        log = SessionLog.create(cwd, {"model": settings.model, "created": utc_now()}, secrets)
+    dispatch = Dispatch(log)
+    agent = config.build_agent(
+        model,
+        tools,
+        ToolContext(workspace, allowed_dirs=tuple(settings.allowed_dirs)),
+        permission=Permission(settings.approval_mode, ask=ask, allow=settings.allow, deny=settings.deny),
+        system=system_prompt(workspace.root, load_project_context(cwd)),
+        history=history,
+        on_event=dispatch,
+    )
+    return Session(settings, model, workspace, tools, agent, log, secrets, dispatch)

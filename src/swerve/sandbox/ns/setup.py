@@ -1,0 +1,173 @@
+"""What a namespace environment is made of, checked and resolved before anything starts: its
+layers, root, hidden paths, read-only binds and environment variables (see ``workspace``)."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from swerve.errors import SandboxError
+from swerve.sandbox.ns.files import DEFAULT_PATH
+from swerve.sandbox.ns.limits import Limits
+from swerve.sandbox.ns.state import ProcessState
+from swerve.sandbox.output import QUIET_ENV
+
+Mode = Literal["stateless", "persistent"]
+
+DEFAULT_OUTPUT_LIMIT = 1 << 20
+# host variables that may pass into a sandbox; everything else (API keys included) stays out
+DEFAULT_ENV_ALLOWLIST = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "LC_MESSAGES",
+    "LC_COLLATE",
+    "LC_NUMERIC",
+    "LC_TIME",
+    "TERM",
+    "TZ",
+    "COLUMNS",
+    "LINES",
+    "NO_COLOR",
+)
+# host paths a sandbox never sees (directories become empty, files /dev/null)
+DEFAULT_HIDDEN = (
+    "/root",
+    "/home",
+    "/var/tmp",
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/ssh",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+)
+# files at the top of a workspace that hold credentials: hidden inside the sandbox too
+DEFAULT_SECRET_GLOBS = (".env", ".env.*", ".netrc", ".git-credentials", ".npmrc", ".pypirc")
+SANDBOX_HOME = "/root"
+
+
+def _check_layer_path(path: str, what: str) -> str:
+    if any(c in path for c in ",:\\\n"):
+        raise SandboxError(
+            f"{what} {path!r} contains one of , : \\ or a newline, which overlayfs cannot take"
+        )
+    return path
+
+
+def layered(
+    lowers: Sequence[str | os.PathLike[str]], root: str | None, secret_globs: Iterable[str]
+) -> tuple[list[str], str, list[str]]:
+    """(layers as real paths, the sandbox root, the secret files to hide) for ``create``."""
+    if not lowers:
+        raise SandboxError("a namespace sandbox needs at least one lower layer")
+    layers = []
+    for layer in lowers:
+        path = os.path.realpath(os.fspath(layer))
+        if not os.path.isdir(path):
+            raise SandboxError(f"layer is not a directory: {os.fspath(layer)}")
+        layers.append(_check_layer_path(path, "layer"))
+    root = _absolute_root(root or layers[-1])
+    return layers, root, _secret_paths(root, layers, secret_globs)
+
+
+def project(
+    project_dir: str | os.PathLike[str], expose: Iterable[str], secret_globs: Iterable[str]
+) -> tuple[str, dict[str, str], list[str]]:
+    """(the project's real path, read-only binds, the secret files to hide) for ``open_project``.
+    The Python that runs swerve is exposed when it lives under a hidden directory."""
+    path = os.path.realpath(os.fspath(project_dir))
+    if not os.path.isdir(path):
+        raise SandboxError(f"project directory does not exist: {os.fspath(project_dir)}")
+    exposed = [os.path.realpath(p) for p in expose]
+    interpreter = os.path.realpath(sys.base_prefix)
+    if any(_under(interpreter, h) for h in (*DEFAULT_HIDDEN, os.path.expanduser("~"))):
+        exposed.append(interpreter)
+    binds = {p: p for p in exposed if not _under(p, path)}
+    return path, binds, _secret_paths(path, [path], secret_globs)
+
+
+def resolve(
+    *,
+    root: str,
+    project_dir: str | None,
+    mode: Mode,
+    limits: Limits | None,
+    env: Mapping[str, str] | None,
+    env_allowlist: Iterable[str],
+    hidden: Iterable[str],
+    ro_binds: Mapping[str, str] | None,
+    state: ProcessState,
+    output_limit_bytes: int,
+    same_uid: bool,
+) -> dict[str, Any]:
+    """The checked settings of a new environment: ``limits``, ``env``, ``hidden`` and ``ro_binds``
+    as the workspace keeps them. Raises SandboxError for settings that cannot work."""
+    if mode not in ("stateless", "persistent"):
+        raise SandboxError(f"mode must be 'stateless' or 'persistent', not {mode!r}")
+    limits = limits or Limits()
+    if not isinstance(limits, Limits):
+        raise SandboxError("limits must be a swerve.sandbox.ns.limits.Limits")
+    if project_dir and limits.disk_mb:
+        raise SandboxError(
+            "a disk quota needs a copy-on-write layer; project mode writes to the project itself"
+        )
+    if output_limit_bytes < 2:
+        raise SandboxError("output_limit_bytes must be at least 2")
+    binds = []
+    for dst, src in (ro_binds or {}).items():
+        if not os.path.isabs(dst) or not os.path.exists(src):
+            raise SandboxError(
+                f"read-only bind {src} -> {dst}: the sandbox path must be absolute and the host path exist"
+            )
+        binds.append((os.path.realpath(src), os.path.normpath(dst)))
+    home = os.path.realpath(os.path.expanduser("~"))
+    hidden_all: list[str] = []
+    for h in [*DEFAULT_HIDDEN, home, state.root, *hidden]:
+        h = os.path.normpath(h)
+        if os.path.isabs(h) and h != "/" and h not in hidden_all and h != root:
+            hidden_all.append(h)
+    base_env = {k: os.environ[k] for k in env_allowlist if k in os.environ}
+    base_env.setdefault("PATH", DEFAULT_PATH)
+    base_env.update({"HOME": SANDBOX_HOME, "USER": "root", "LOGNAME": "root"} if not same_uid else {})
+    base_env.update({"TMPDIR": "/tmp", **QUIET_ENV, **(env or {})})
+    return {"limits": limits, "env": base_env, "hidden": hidden_all, "ro_binds": binds}
+
+
+def _under(path: str, parent: str) -> bool:
+    parent = parent.rstrip("/") or "/"
+    return path == parent or path.startswith(parent + "/") or parent == "/"
+
+
+def _absolute_root(root: str) -> str:
+    if not isinstance(root, str) or not os.path.isabs(root) or "\0" in root:
+        raise SandboxError(f"the workspace root must be an absolute path, not {root!r}")
+    root = os.path.normpath(root)
+    if root == "/":
+        raise SandboxError("the workspace root cannot be /")
+    return _check_layer_path(root, "workspace root")
+
+
+def _secret_paths(root: str, layers: list[str], globs: Iterable[str]) -> list[str]:
+    """Sandbox paths of top-level files in the layers that match ``globs``."""
+    patterns = list(globs)
+    if not patterns:
+        return []
+    out = []
+    for layer in layers:
+        try:
+            names = os.listdir(layer)
+        except OSError:
+            continue
+        for name in names:
+            if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+                path = os.path.join(root, name)
+                if path not in out:
+                    out.append(path)
+    return out
