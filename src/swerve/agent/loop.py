@@ -58,7 +58,7 @@ BeforeTools = Callable[[list[ToolCall]], Awaitable[None]]
 
 @dataclass
 class _Stop(Exception):
-    reason: str
+    reason: ExitReason
     error: str | None = None
 
 

@@ -204,14 +204,14 @@ def _split_into(text: str, parts: list[str]) -> bool:
             i = j + 1
             continue
         if ch == "`" or (ch in "$<>" and text.startswith("(", i + 1)):
-            end = _substitution_end(text, i)
-            if end is None:
+            closing = _substitution_end(text, i)
+            if closing is None:
                 return False
-            body = text[i + 1 : end] if ch == "`" else text[i + 2 : end]
+            body = text[i + 1 : closing] if ch == "`" else text[i + 2 : closing]
             if not _split_into(body, parts):
                 return False
-            current.append(text[i : end + 1])
-            i = end + 1
+            current.append(text[i : closing + 1])
+            i = closing + 1
             continue
         if ch == "#" and (not current or current[-1][-1:].isspace()):
             end = text.find("\n", i)
@@ -333,14 +333,16 @@ def rules_allow(rules: list[str], request: ApprovalRequest) -> bool:
     by a prefix rule."""
     command = request.args.get("command")
     if isinstance(command, str):
-        mine = [_rule_parts(r) for r in rules]
-        mine = [prefix for name, prefix in mine if _names_tool(name, request.tool)]
-        if any(p is None for p in mine):
+        prefixes = [
+            prefix for name, prefix in (_rule_parts(r) for r in rules) if _names_tool(name, request.tool)
+        ]
+        if any(p is None for p in prefixes):
             return True
+        mine = [p for p in prefixes if p is not None]
         parts = split_command(command)
         if not parts or not mine:
             return False
-        return all(any(_prefix_matches(p, part) for p in mine if p is not None) for part in parts)
+        return all(any(_prefix_matches(p, part) for p in mine) for part in parts)
     return _matches(rules, request)
 
 

@@ -10,7 +10,7 @@ import signal
 import sys
 
 from swerve.agent.events import Finished
-from swerve.agent.trajectory import trajectory_record, utc_now
+from swerve.agent.trajectory import TrajectoryRecord, utc_now
 from swerve.cli.flags import EXIT_CODES, EXIT_ERROR, EXIT_USAGE, flags_from_args
 from swerve.cli.printers import make_printer
 from swerve.cli.session import Session, open_session
@@ -67,7 +67,7 @@ async def write_trajectory(
         patch = await session.workspace.diff()
     except (SandboxError, OSError) as exc:
         patch = f"(diff unavailable: {exc})"
-    record = trajectory_record(
+    record = TrajectoryRecord(
         task=task,
         model=session.model.name,
         sampling=getattr(session.model, "sampling", None),
@@ -79,8 +79,7 @@ async def write_trajectory(
         patch=patch,
         session_id=session.log.session_id,
         tools=[s.name for s in session.tools.specs()],
-        secrets=session.secrets,
-    )
+    ).to_json(session.secrets)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(record, f, ensure_ascii=False, indent=1, default=str)

@@ -1,4 +1,6 @@
-"""Evaluation: predictions (or agents) in, SWE-bench-compatible reports out."""
+"""Evaluation: predictions (or agents) in, SWE-bench-compatible reports out: the harness, its
+sandboxes by name (``sandboxes``), SWE-bench's own images, validation and reports. Imports
+``tasks`` and ``sandbox``."""
 
 from swerve.eval.harness import EvalOptions, Harness
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeGuard, runtime_checkable
 
 from swerve.errors import SandboxError
 from swerve.sandbox.base import Workspace
@@ -56,6 +56,7 @@ class TaskEnvironment:
     eval_script: str  # the script to run, made for this environment
 
 
+@runtime_checkable
 class EnvironmentSandbox(Protocol):
     """A sandbox that brings each task's environment itself (a prebuilt image, say): the harness
     builds no layers for it and calls ``open_task`` instead of ``open``."""
@@ -71,9 +72,9 @@ class EnvironmentSandbox(Protocol):
         ...
 
 
-def provides_environment(sandbox: object) -> bool:
+def provides_environment(sandbox: object) -> TypeGuard[EnvironmentSandbox]:
     """True for a sandbox that opens tasks itself (``EnvironmentSandbox``)."""
-    return bool(getattr(sandbox, "provides_environment", False)) and hasattr(sandbox, "open_task")
+    return isinstance(sandbox, EnvironmentSandbox) and bool(sandbox.provides_environment)
 
 
 class NamespaceSandbox:

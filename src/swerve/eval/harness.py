@@ -24,10 +24,11 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from swerve.errors import EnvUnavailable, SandboxError
 from swerve.eval.environments import (
+    EnvironmentSandbox,
     EvalSandbox,
     NamespaceSandbox,
     SandboxUnavailable,
@@ -85,7 +86,8 @@ INSTANCE_FILES = (
     "build.log",
 )
 
-Event = Callable[[str, str, Any], None]  # (kind, instance id, detail): "stage" or "done"
+EventKind = Literal["stage", "done"]  # a stage started (detail: its name), or the instance is graded
+Event = Callable[[EventKind, str, Any], None]  # (kind, instance id, detail)
 
 
 @dataclass
@@ -256,17 +258,15 @@ class Harness:
         return await self.sandbox.open([layer.path], layer.path, expose)
 
     async def _own_environment(
-        self, task: Task, result: InstanceResult, log: _InstanceLog
+        self, sandbox: EnvironmentSandbox, task: Task, result: InstanceResult, log: _InstanceLog
     ) -> TaskEnvironment:
         """The environment a sandbox brings itself (SWE-bench's images): no layers are built."""
         _check_parser(task)
         self.on_event("stage", task.id, "env")
         t0 = time.monotonic()
-        opened: TaskEnvironment = await self.sandbox.open_task(task)  # type: ignore[attr-defined]
+        opened = await sandbox.open_task(task)
         result.timings["env_s"] = round(time.monotonic() - t0, 3)
-        log.write(
-            f"environment from the {self.sandbox.name} sandbox: {getattr(opened.workspace, 'image', '')}"
-        )
+        log.write(f"environment from the {sandbox.name} sandbox: {getattr(opened.workspace, 'image', '')}")
         self.on_event("stage", task.id, "tests")
         return opened
 
@@ -282,7 +282,7 @@ class Harness:
     ) -> None:
         layer: InstanceLayer | TaskEnvironment
         if provides_environment(self.sandbox):
-            layer = await self._own_environment(task, result, log)
+            layer = await self._own_environment(self.sandbox, task, result, log)
             ws = layer.workspace
         else:
             layer = await self.prepare(task, scratch=scratch, timings=result.timings, note=log.write)

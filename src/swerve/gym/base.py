@@ -14,10 +14,15 @@ did (bad calls, limits, wrong answers) is the agent's and ends in a reward.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from swerve.errors import SwerveError
 from swerve.models.base import ToolCall
+
+if TYPE_CHECKING:
+    from swerve.sandbox.base import Workspace
+    from swerve.tools.base import ToolContext
+    from swerve.tools.registry import ToolRegistry
 
 
 class WorkerLost(SwerveError):
@@ -57,6 +62,9 @@ class Env(Protocol):
 
     id: str  # the task id
     prompt: str  # the task statement given to the agent
+    workspace: Workspace | None  # what the tools see (after reset)
+    tools: ToolRegistry | None  # the agent's tools, bound to ``workspace`` (after reset)
+    context: ToolContext | None  # their context (after reset)
 
     async def reset(self) -> str:
         """Open a fresh environment at the task's starting state; returns the task statement.

@@ -36,6 +36,7 @@ from swerve.sandbox.base import Workspace
 
 if TYPE_CHECKING:
     from swerve.eval.harness import Harness
+    from swerve.sandbox.ns import NamespaceWorkspace
     from swerve.tasks.envbuild import InstanceLayer
     from swerve.tasks.model import Task
     from swerve.tools.base import ToolContext
@@ -190,6 +191,7 @@ class DirectoryEnv(_SandboxEnv):
         self.network = network
         self.limits = limits
         self.persistent = persistent
+        self.namespace: NamespaceWorkspace | None = None  # the sandbox, as the kind it is
 
     async def reset(self) -> str:
         await self.close()
@@ -204,15 +206,16 @@ class DirectoryEnv(_SandboxEnv):
             )
         except (SandboxError, OSError, ImportError) as exc:
             raise InfraError(f"cannot open a sandbox over {self.path}: {exc}") from exc
-        self.sandbox = sandbox
+        self.sandbox = self.namespace = sandbox
         self._bind_tools(GatedWorkspace(sandbox, self.exec_gate, max_timeout_s=self.timeout_s))
         return self.prompt
 
     async def fresh_copy(self) -> Workspace:
         """A new sandbox holding the current state, which later steps do not change; the caller
         closes it. Raises SandboxError when the state cannot be copied."""
-        sandbox = self._open_sandbox()
-        return await sandbox.snapshot()  # type: ignore[attr-defined]
+        self._open_sandbox()
+        assert self.namespace is not None
+        return await self.namespace.snapshot()
 
     async def verify(self) -> Verification:
         started = time.monotonic()
@@ -347,7 +350,7 @@ class TaskEnv(_SandboxEnv):
         sandbox = self.harness.sandbox
         if provides_environment(sandbox):
             await sandbox.check()
-            opened = await sandbox.open_task(self.task)  # type: ignore[attr-defined]
+            opened = await sandbox.open_task(self.task)
             self.sandbox, self.testbed = opened.workspace, opened.testbed
             return {}
         if self.layers is not None:

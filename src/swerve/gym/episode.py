@@ -17,7 +17,7 @@ from swerve.agent.events import Finished
 from swerve.agent.loop import Agent
 from swerve.agent.permissions import Permission
 from swerve.agent.prompts import system_prompt
-from swerve.agent.trajectory import trajectory_record, utc_now
+from swerve.agent.trajectory import EpisodeInfo, TrajectoryRecord, utc_now
 from swerve.config import AgentConfig
 from swerve.errors import InfraError, SandboxError
 from swerve.gym.base import Episode, Verification
@@ -177,7 +177,7 @@ class EpisodeRunner:
                 error=infra,
             )
         sampling = getattr(model, "sampling", None) if model is not None else None
-        record = trajectory_record(
+        return TrajectoryRecord(
             task=prompt,
             model=self.agent.model,
             sampling=sampling if isinstance(sampling, Sampling) else None,
@@ -191,21 +191,18 @@ class EpisodeRunner:
             tools=[s.name for s in agent.tools.specs()] if agent is not None else [],
             verdict=verdict.to_json() if verdict is not None and infra is None else None,
             infra_error=infra,
-            secrets=secret_values([self.agent.api_key]),
-        )
-        record["reward"] = None if infra is not None else (verdict.reward if verdict else 0.0)
-        record["timing"].update({k: round(v, 4) for k, v in timing.items()})
-        record["episode"] = {
-            "key": episode.key,
-            "task_id": episode.task_id,
-            "sample": episode.sample,
-            "group_id": episode.group_id,
-            "attempt": episode.attempt,
-            "run_id": self.run_id,
-            "worker": self.worker,
-            "infra_retries": [],
-        }
-        return record
+            reward=None if infra is not None else (verdict.reward if verdict else 0.0),
+            episode=EpisodeInfo(
+                episode.key,
+                episode.task_id,
+                episode.sample,
+                episode.group_id,
+                episode.attempt,
+                run_id=self.run_id,
+                worker=self.worker,
+            ),
+            timing=timing,
+        ).to_json(secret_values([self.agent.api_key]))
 
 
 async def _close_quietly(env: Any, model: Model | None) -> None:

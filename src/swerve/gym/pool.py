@@ -16,14 +16,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from swerve.gym.base import Episode, Executor, WorkerLost
 from swerve.gym.episode import EpisodeRunner, Gates, PoolLimits
 
 MAX_REQUEUES = 3  # a task that kills its worker this many times is recorded as an infra error
 
-PoolEvent = Callable[[str, Episode, dict[str, Any] | None], None]  # started/finished/retry/requeued
+PoolEventKind = Literal["started", "finished", "retry", "requeued"]
+PoolEvent = Callable[[PoolEventKind, Episode, dict[str, Any] | None], None]
 
 
 def plan_episodes(task_ids: Iterable[str], samples: int = 1) -> list[Episode]:
@@ -216,26 +217,7 @@ class Pool:
 
 def _infra_record(episode: Episode, cause: str) -> dict[str, Any]:
     """The record of an episode that produced none itself (its workers kept dying, say)."""
-    from swerve.agent.trajectory import SCHEMA, utc_now
+    from swerve.agent.trajectory import EpisodeInfo, TrajectoryRecord
 
-    now = utc_now()
-    return {
-        "schema": SCHEMA,
-        "instance_id": episode.task_id,
-        "messages": [],
-        "turns": [],
-        "timing": {},
-        "reward": None,
-        "verdict": None,
-        "exit_reason": "error",
-        "infra_error": cause,
-        "started_at": now,
-        "ended_at": now,
-        "episode": {
-            "key": episode.key,
-            "task_id": episode.task_id,
-            "sample": episode.sample,
-            "group_id": episode.group_id,
-            "attempt": episode.attempt,
-        },
-    }
+    info = EpisodeInfo(episode.key, episode.task_id, episode.sample, episode.group_id, episode.attempt)
+    return TrajectoryRecord.infra(info, cause).to_json()

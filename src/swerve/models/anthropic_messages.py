@@ -26,7 +26,7 @@ from swerve.models.http import (
     read_json_body,
 )
 from swerve.models.retry import Retry, RetryableError, RetryPolicy
-from swerve.models.turns import AttemptText, Display, as_text, decode_call, finish_reason
+from swerve.models.turns import AttemptText, Display, as_dict, as_text, decode_call, finish_reason
 from swerve.secrets import redact
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -266,14 +266,14 @@ class _MessageState:
             return
         kind = data.get("type") or event_name
         if kind == "message_start":
-            message = data.get("message") if isinstance(data.get("message"), dict) else {}
+            message = as_dict(data.get("message"))
             self._merge_usage(message.get("usage"))
         elif kind == "content_block_start":
             self._start_block(data.get("index"), data.get("content_block"))
         elif kind == "content_block_delta":
             self._delta(data.get("index"), data.get("delta"))
         elif kind == "message_delta":
-            delta = data.get("delta") if isinstance(data.get("delta"), dict) else {}
+            delta = as_dict(data.get("delta"))
             if delta.get("stop_reason"):
                 self.stop_reason = str(delta["stop_reason"])
             self._merge_usage(data.get("usage"))

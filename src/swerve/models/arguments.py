@@ -43,7 +43,7 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 # ---------------------------------------------------------------- decoding
 
 
-def decode_arguments(raw: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def decode_arguments(raw: Any, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """Decode a model's tool-call arguments into a dict, repairing common near-misses.
 
     Tries strict JSON first, then: a code fence around the object, trailing commas, and

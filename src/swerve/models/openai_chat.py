@@ -26,7 +26,15 @@ from swerve.models.http import (
     read_json_body,
 )
 from swerve.models.retry import Retry, RetryableError, RetryPolicy
-from swerve.models.turns import AttemptText, Display, arguments_json, as_text, decode_call, finish_reason
+from swerve.models.turns import (
+    AttemptText,
+    Display,
+    arguments_json,
+    as_dict,
+    as_text,
+    decode_call,
+    finish_reason,
+)
 from swerve.secrets import redact
 
 DEFAULT_TIMEOUT_S = 600.0
@@ -131,8 +139,8 @@ class ToolCallAccumulator:
             index = self._last_index
         self._last_index = index
         call_id = fragment.get("id") if isinstance(fragment.get("id"), str) and fragment.get("id") else None
-        fn = fragment.get("function") if isinstance(fragment.get("function"), dict) else {}
-        name = fn.get("name") if isinstance(fn.get("name"), str) else ""
+        fn = as_dict(fragment.get("function"))
+        name = fn["name"] if isinstance(fn.get("name"), str) else ""
         args = fn.get("arguments")
         slot = self._slot_for(index, call_id, name)
         if call_id and slot.id is None:
@@ -257,7 +265,7 @@ class _TurnState:
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             return
         choice = choices[0]
-        delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+        delta = as_dict(choice.get("delta"))
         content = delta.get("content")
         if content:
             self.text.feed(as_text(content))
@@ -278,7 +286,7 @@ class _TurnState:
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise RetryableError("the server answered without choices")
-        message = choices[0].get("message") if isinstance(choices[0].get("message"), dict) else {}
+        message = as_dict(choices[0].get("message"))
         self.text.feed(as_text(message.get("content")))
         for i, call in enumerate(message.get("tool_calls") or []):
             if isinstance(call, dict):

@@ -164,7 +164,7 @@ class ReplayModel:
     def _call(spec: Any, tools: list[ToolSpec]) -> ToolCall:
         if not isinstance(spec, dict):
             return ToolCall(id=new_call_id(), name="", error="a scripted tool call is not an object")
-        fn = spec.get("function") if isinstance(spec.get("function"), dict) else spec
+        fn = spec["function"] if isinstance(spec.get("function"), dict) else spec
         return decode_call(spec.get("id"), str(fn.get("name") or ""), fn.get("arguments"), tools)
 
     async def aclose(self) -> None:

@@ -133,6 +133,11 @@ class AttemptText:
         return content, list(calls)
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (for reading untrusted wire data)."""
+    return value if isinstance(value, dict) else {}
+
+
 def as_text(content: Any) -> str:
     """Text of a message content: a string, or a list of parts with ``text`` fields."""
     if content is None:

@@ -1,6 +1,7 @@
 """Verifiable tasks: the Task model, loaders (SWE-bench, native folders), environments, grading.
 
-Imports stay light here; the heavy parts (pyarrow, venv building) load on use.
+Imports stay light here; the heavy parts (pyarrow, venv building) load on use. Imports only the
+base modules: a task knows no agent, model or sandbox.
 """
 
 from swerve.errors import TaskError

@@ -1,4 +1,7 @@
-"""Built-in tools. ``default_tools()`` gives a fresh set for one session."""
+"""Tools the agent calls, each touching the world only through a Workspace: files, search, shell,
+todos and MCP servers. ``default_tools()`` gives a fresh set for one session. Imports ``models``
+(for call and spec types) and ``sandbox.base``.
+"""
 
 from __future__ import annotations
 

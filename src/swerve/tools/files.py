@@ -364,7 +364,7 @@ def closest_text(text: str, needle: str, shown: int = 2) -> str:
         return " The file is empty."
     n_windows = max(1, len(lines) - n + 1)
     if n_windows * len(needle) <= FUZZY_MAX_WORK:
-        starts = range(n_windows)
+        starts: range | list[int] = range(n_windows)
     else:  # too big to try every window: only where a line matches one of needle's, whitespace aside
         wanted = {w.strip(): j for j, w in enumerate(want) if w.strip()}
         found = {i - wanted[line.strip()] for i, line in enumerate(lines) if line.strip() in wanted}

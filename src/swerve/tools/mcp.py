@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from swerve.errors import ConfigError, ToolError
-from swerve.tools.base import Tool, ToolContext, ToolResult
+from swerve.tools.base import Tool, ToolContext, ToolKind, ToolResult
 from swerve.tools.truncate import truncate
 
 DEFAULT_CONNECT_TIMEOUT_S = 30.0
@@ -282,7 +282,7 @@ class McpServer:
                 )
             else:  # mcp < 1.24
                 streams = await stack.enter_async_context(
-                    http_mod.streamablehttp_client(c.url, headers=c.headers or None)
+                    http_mod.streamablehttp_client(c.url, headers=c.headers or None)  # type: ignore[attr-defined]
                 )
         else:
             from mcp.client.sse import sse_client
@@ -354,7 +354,7 @@ class McpServer:
 class McpTool(Tool):
     """One tool of an MCP server."""
 
-    kind: ClassVar[str] = "execute"  # type: ignore[misc]
+    kind: ClassVar[ToolKind] = "execute"
 
     def __init__(self, server: McpServer, remote: Any) -> None:
         self.server = server

@@ -335,7 +335,9 @@ class GrepSearch(Tool):
             "" if target == root else (posixpath.relpath(target, root) if is_within(target, root) else target)
         )
         glob_re = glob_regex(file_glob) if file_glob else None
-        glob_base = bool(file_glob) and "/" not in file_glob  # like rg: a glob without '/' matches names
+        glob_base = (
+            file_glob is not None and "/" not in file_glob
+        )  # like rg: a glob without '/' matches names
         files: list[tuple[str, str, int]] = []  # (display path, real path, size)
         if not is_dir:
             st = await ctx.workspace.stat(target)
