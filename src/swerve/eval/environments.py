@@ -8,7 +8,6 @@ read-only at their own paths.
   Instance layers are cached and shared read-only by every evaluation.
 - ``HostSandbox``: no isolation at all, for machines without user namespaces; every evaluation
   gets a private instance layer built for it (slower, nothing shared).
-- ``FactorySandbox``: any ``async def open_env(lowers, root) -> Workspace`` supplied by the caller.
 - ``SwebenchImageSandbox`` (``swerve.eval.docker_images``): SWE-bench's own prebuilt instance image
   in Docker. It brings its own environment (``provides_environment``): the harness builds no layers
   and asks it for the task's ``TaskEnvironment`` through ``open_task``.
@@ -17,7 +16,6 @@ read-only at their own paths.
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeGuard, runtime_checkable
 
@@ -28,7 +26,6 @@ if TYPE_CHECKING:
     from swerve.tasks.model import Task
 
 OUTPUT_LIMIT = 8 << 20  # the test log goes to a file; command output only carries the apply steps
-OpenEnv = Callable[[list[str], str], Awaitable[Workspace]]
 
 
 class SandboxUnavailable(SandboxError):
@@ -137,19 +134,3 @@ class HostSandbox:
         if not os.path.isdir(root):
             raise SandboxError(f"workspace root does not exist: {root}")
         return HostWorkspace(root, output_limit_bytes=OUTPUT_LIMIT)
-
-
-class FactorySandbox:
-    """A caller's ``open_env(lowers, root)``; it must show ``expose`` paths itself (or the host's)."""
-
-    name = "custom"
-
-    def __init__(self, open_env: OpenEnv, *, shares_layers: bool = True) -> None:
-        self._open_env = open_env
-        self.shares_layers = shares_layers
-
-    async def check(self) -> None:
-        return None
-
-    async def open(self, lowers: list[str], root: str, expose: list[str]) -> Workspace:
-        return await self._open_env(lowers, root)

@@ -22,7 +22,6 @@ PATCH_FAILED = "patch_failed"
 ENV_UNAVAILABLE = "env_unavailable"
 TIMEOUT = "timeout"
 ERROR = "error"
-OUTCOMES = (RESOLVED, UNRESOLVED, EMPTY_PATCH, PATCH_FAILED, ENV_UNAVAILABLE, TIMEOUT, ERROR)
 GRADED = (RESOLVED, UNRESOLVED)  # a report.json exists: SWE-bench's "completed"
 REPORT_FILE = "report.json"
 OUTCOME_FILE = "swerve.json"

@@ -207,10 +207,6 @@ async def open_stream(
         raise ModelError(f"invalid URL: {exc}", endpoint=endpoint) from None
 
 
-def is_event_stream(response: httpx.Response) -> bool:
-    return "text/event-stream" in response.headers.get("content-type", "")
-
-
 async def read_json_body(response: httpx.Response) -> Any:
     """The whole body of a non-streaming response as JSON; RetryableError when it is not JSON."""
     body = await response.aread()

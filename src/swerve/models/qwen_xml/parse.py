@@ -133,10 +133,6 @@ def _skip_ws(text: str, pos: int) -> int:
     return _WS.match(text, pos).end()  # type: ignore[union-attr]
 
 
-def _at_line_start(text: str, pos: int) -> bool:
-    return pos == 0 or text[pos - 1] == "\n"
-
-
 def _followed_by_delimiter(text: str, pos: int) -> bool:
     j = _skip_ws(text, pos)
     return j >= len(text) or text.startswith(DELIMITERS, j)
