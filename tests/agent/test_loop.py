@@ -120,7 +120,7 @@ async def test_denied_calls_are_answered_and_recorded(tmp_path: Path):
     finished = await agent.run("write")
     assert not target.exists()
     assert finished.denials and finished.denials[0]["tool_name"] == "write_file"
-    denied = [m for m in agent.messages if m["role"] == "tool"][0]
+    denied = next(m for m in agent.messages if m["role"] == "tool")
     assert denied["content"].startswith("Permission denied")
 
 
