@@ -723,3 +723,32 @@ async def test_generated_malformed_replies_over_a_loopback_server() -> None:
 def _parsed_summary(text: str, tools: list[ToolSpec]) -> tuple[str, list[tuple]]:
     content, calls = parse_tool_calls(text, tools)
     return content, summary(calls)
+
+
+# ---------------------------------------------------------------- near-miss tags (seen from real models)
+
+
+def test_a_near_miss_parameter_tag_is_repaired_not_swallowed() -> None:
+    text = (
+        "<tool_call>\n<function=read_file>\n<parameter=path>\nmathutil.py\n</parameter>\n"
+        "<parameter>offset>\n0\n</parameter>\n</function>\n</tool_call>"
+    )
+    calls = parse_tool_calls(text, TOOLS)[1]
+    assert summary(calls) == [("read_file", {"path": "mathutil.py", "offset": 0}, None)]
+    assert calls[0].repairs == ["read <parameter>offset> as <parameter=offset>"]
+
+
+def test_other_near_miss_spellings_are_repaired() -> None:
+    for tag in ("<parameter offset>", '<parameter name="offset">'):
+        text = call_xml("read_file", path="/a").replace("</function>", f"{tag}\n7\n</parameter>\n</function>")
+        assert parse_tool_calls(text, TOOLS)[1][0].arguments == {"path": "/a", "offset": 7}, tag
+
+
+def test_a_value_that_swallowed_markup_is_an_error_for_the_model() -> None:
+    text = (
+        "<tool_call>\n<function=run_shell_command>\n<parameter=command>\necho hi\n</parameter>\n"
+        "<parameter>\n5\n</parameter>\n</function>\n</tool_call>"
+    )
+    call = parse_tool_calls(text, TOOLS)[1][0]
+    assert call.error is not None and "protocol's own tag </parameter>" in call.error
+    assert "<parameter=KEY>" in call.error  # the model is told the format

@@ -51,6 +51,7 @@ class ToolCall:
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    repairs: list[str] = field(default_factory=list)  # what was mended to read the call (near misses)
 
     def message(self) -> dict[str, Any]:
         """The call as it stands in an assistant message of the history."""

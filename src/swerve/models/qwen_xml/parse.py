@@ -30,6 +30,7 @@ from swerve.models.qwen_xml.tags import (
     FUNCTION_CLOSE,
     FUNCTION_OPEN,
     MAX_NAME_CHARS,
+    NEAR_PARAM_OPEN,
     PARAM_CLOSE,
     PARAM_OPEN,
     TOOL_CALL_CLOSE,
@@ -135,7 +136,7 @@ def _skip_ws(text: str, pos: int) -> int:
 
 def _followed_by_delimiter(text: str, pos: int) -> bool:
     j = _skip_ws(text, pos)
-    return j >= len(text) or text.startswith(DELIMITERS, j)
+    return j >= len(text) or text.startswith(DELIMITERS, j) or NEAR_PARAM_OPEN.match(text, j) is not None
 
 
 def _valid_name(name: str) -> bool:
@@ -292,14 +293,18 @@ def _parse_function(reply: _Reply, start: int) -> tuple[int, ToolCall, bool]:
     schema = spec.parameters if spec else None
     names = _param_names(schema)
     args: dict[str, Any] = {}
+    repairs: list[str] = []
     closed = False
     while True:
         j = _skip_ws(text, pos)
         if j >= n:
             pos = n
             break
-        if text.startswith(PARAM_OPEN, j):
-            pos, finished = _parse_parameter(reply, j, schema, names, args, errors)
+        near = None if text.startswith(PARAM_OPEN, j) else NEAR_PARAM_OPEN.match(text, j)
+        if near is not None:
+            repairs.append(f"read {snippet(near.group(0))} as <parameter={near.group(1)}>")
+        if near is not None or text.startswith(PARAM_OPEN, j):
+            pos, finished = _parse_parameter(reply, j, schema, names, args, errors, near)
             if not finished:
                 break
             continue
@@ -321,7 +326,39 @@ def _parse_function(reply: _Reply, start: int) -> tuple[int, ToolCall, bool]:
             break
         errors.append(f"unexpected text inside <function={name}>: {snippet(text[j:nxt])}")
         pos = nxt
-    return pos, ToolCall(new_call_id(), name, args, _join_errors(errors)), closed
+    for key, value in args.items():
+        stray = _stray_markup(value) if isinstance(value, str) else None
+        if stray:
+            errors.append(
+                f"the value of {snippet(key)!r} contains the protocol's own tag {stray} outside a nested "
+                "block, so a parameter tag was probably malformed"
+            )
+    return pos, ToolCall(new_call_id(), name, args, _join_errors(errors), repairs), closed
+
+
+def _stray_markup(value: str) -> str | None:
+    """Markup inside ``value`` that only makes sense as structure: a closing tag alone on its line,
+    closing nothing, followed by another tag line; or a near-miss parameter tag. The mark of a value
+    that swallowed the markup after it. Balanced nested blocks and prose that mentions a tag are
+    fine."""
+    lines = [line.strip() for line in value.splitlines()]
+    depth = {PARAM_CLOSE: 0, FUNCTION_CLOSE: 0}
+    for i, line in enumerate(lines):
+        near = NEAR_PARAM_OPEN.match(line)
+        if near is not None:
+            return snippet(near.group(0))
+        if line.startswith(PARAM_OPEN) or line == "<parameter>":  # a call, or a tool declaration
+            depth[PARAM_CLOSE] += 1
+        elif line.startswith(FUNCTION_OPEN) or line == "<function>":
+            depth[FUNCTION_CLOSE] += 1
+        elif line in depth:
+            if depth[line]:
+                depth[line] -= 1
+                continue
+            following = next((rest for rest in lines[i + 1 :] if rest), "")
+            if following.startswith(("<parameter", FUNCTION_CLOSE, TOOL_CALL_CLOSE)):
+                return line
+    return None
 
 
 def _join_errors(errors: list[str], limit: int = 4) -> str | None:
@@ -359,12 +396,17 @@ def _parse_parameter(
     names: set[str] | None,
     args: dict[str, Any],
     errors: list[str],
+    near: re.Match[str] | None = None,
 ) -> tuple[int, bool]:
-    """One ``<parameter=KEY>`` at ``j``; stores the converted value in ``args``.
-    Returns (next position, finished) where finished is False when the text ended inside it."""
+    """One ``<parameter=KEY>`` at ``j`` (or the near miss ``near`` matched there); stores the
+    converted value in ``args``. Returns (next position, finished) where finished is False when the
+    text ended inside it."""
     text = reply.text
     n = len(text)
-    raw_key, k = _tag_name(text, j + len(PARAM_OPEN))
+    if near is not None:
+        raw_key, k = near.group(1), near.end() - 1
+    else:
+        raw_key, k = _tag_name(text, j + len(PARAM_OPEN))
     key = raw_key.strip()
     if k >= n:
         errors.append(f"the reply ended inside the tag {snippet(text[j:])}, so the call was cut off")
@@ -449,6 +491,9 @@ def _scan_value_pass(
                     fallback = (p, consume)
                 break
         else:
+            near = NEAR_PARAM_OPEN.match(text, p) if line_start and not stack else None
+            if near is not None and (names is None or near.group(1) in names):
+                return _spend(reply, nesting, p - start, (p, 0))
             if line_start and text.startswith(PARAM_OPEN, p):
                 if not stack:
                     key, k = _tag_name(text, p + len(PARAM_OPEN))

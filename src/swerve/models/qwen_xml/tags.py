@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 TOOL_CALL_OPEN = "<tool_call>"
 TOOL_CALL_CLOSE = "</tool_call>"
 FUNCTION_OPEN = "<function="
@@ -14,6 +16,9 @@ MARKUP = (TOOL_CALL_OPEN, FUNCTION_OPEN, TOOL_CALL_CLOSE, FUNCTION_CLOSE, PARAM_
 MARKUP_MAX = max(len(t) for t in MARKUP)
 # What may follow a closing tag for it to count as structure rather than value text.
 DELIMITERS = (PARAM_OPEN, FUNCTION_CLOSE, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, FUNCTION_OPEN)
+# Near misses of ``<parameter=NAME>`` that small models write, read as that tag (a repair):
+# ``<parameter>NAME>``, ``<parameter NAME>``, ``<parameter name="NAME">``.
+NEAR_PARAM_OPEN = re.compile(r'<parameter(?:>|\s+(?:name\s*=\s*)?"?)([A-Za-z_][\w.\-]*)"?\s*>')
 BAD_NAME_CHARS = frozenset("{}<>\"'")
 MAX_NAME_CHARS = 200
 
