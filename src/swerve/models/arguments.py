@@ -11,6 +11,7 @@ parsers do, with a saner boolean rule (see its docstring).
 from __future__ import annotations
 
 import ast
+import difflib
 import json
 import math
 import re
@@ -358,3 +359,57 @@ def _to_number(word: str, text: str) -> Any:
     if not math.isfinite(number):
         return text
     return int(number) if number.is_integer() else number
+
+
+# ---------------------------------------------------------------- argument names
+
+
+def repair_names(args: dict[str, Any], schema: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+    """``args`` with argument names that miss the schema by a little renamed to the declared ones
+    (``path`` -> ``file_path``, ``cmd`` -> ``command``), and a note per rename. A name is mended only
+    when exactly one declared, not yet given property is close to it; anything else is left for
+    validation to report to the model."""
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict) or not props or schema.get("additionalProperties") is True:  # type: ignore[union-attr]
+        return args, []
+    unknown = [k for k in args if k not in props]
+    if not unknown:
+        return args, []
+    out, notes = dict(args), []
+    for key in unknown:
+        free = [p for p in props if p not in out]
+        match = _close_name(key, free)
+        if match is not None:
+            out[match] = out.pop(key)
+            notes.append(f"argument {key!r} read as {match!r}")
+    return out, notes
+
+
+# names models use for the same thing (seen from small models driving Qwen Code-style tools)
+NAME_ALIASES = {
+    "cmd": "command",
+    "file": "file_path",
+    "filename": "file_path",
+    "filepath": "file_path",
+    "absolute_path": "file_path",
+    "text": "content",
+    "contents": "content",
+    "old": "old_string",
+    "new": "new_string",
+    "query": "pattern",
+    "regex": "pattern",
+    "dir": "path",
+    "directory": "path",
+}
+
+
+def _close_name(key: str, names: list[str]) -> str | None:
+    norm = key.lower().replace("-", "_")
+    exact = [n for n in names if n.lower() in (norm, NAME_ALIASES.get(norm))]
+    if len(exact) == 1:
+        return exact[0]
+    parts = [n for n in names if norm in n.lower().split("_") or n.lower() in norm.split("_")]
+    if len(parts) == 1:
+        return parts[0]
+    close = difflib.get_close_matches(norm, names, n=2, cutoff=0.75)
+    return close[0] if len(close) == 1 else None

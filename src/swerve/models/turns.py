@@ -38,7 +38,7 @@ def finish_reason(raw: Any, has_calls: bool) -> str:
 def decode_call(call_id: str | None, name: str, raw_arguments: Any, tools: list[ToolSpec]) -> ToolCall:
     """A ToolCall from a name and raw arguments (JSON text or a dict). Arguments that cannot be
     decoded leave ``arguments`` empty and say why in ``error``; this never raises."""
-    from swerve.models.arguments import decode_arguments
+    from swerve.models.arguments import decode_arguments, repair_names
 
     call = ToolCall(id=call_id or new_call_id(), name=name.strip())
     if not call.name:
@@ -46,7 +46,7 @@ def decode_call(call_id: str | None, name: str, raw_arguments: Any, tools: list[
         return call
     schema = next((t.parameters for t in tools if t.name == call.name), None)
     try:
-        call.arguments = decode_arguments(raw_arguments, schema)
+        call.arguments, call.repairs = repair_names(decode_arguments(raw_arguments, schema), schema)
     except ValueError as exc:
         call.error = f"could not read the arguments of {call.name}: {exc}"
     except RecursionError:

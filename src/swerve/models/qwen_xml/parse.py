@@ -15,6 +15,7 @@ from swerve.models.arguments import (
     coerce_value,
     decode_arguments,
     property_schema,
+    repair_names,
     snippet,
 )
 from swerve.models.base import (
@@ -36,6 +37,7 @@ from swerve.models.qwen_xml.tags import (
     TOOL_CALL_CLOSE,
     TOOL_CALL_OPEN,
 )
+from swerve.models.salvage import salvage_json_calls
 
 
 @dataclass
@@ -82,6 +84,8 @@ def parse_reply(text: str, tools: list[ToolSpec]) -> ParseResult:
         complete = closed
         pos = seg_start = end
     content = "\n\n".join(s.strip() for s in segments if s.strip())
+    if not calls:  # no XML call: perhaps the model wrote its call as JSON text
+        content, calls = salvage_json_calls(content, reply.specs)
     return ParseResult(content, calls, complete)
 
 
@@ -266,7 +270,8 @@ def _json_call(obj: Any, specs: dict[str, ToolSpec]) -> ToolCall:
             args = decode_arguments(raw, schema)
     except ValueError as exc:
         return ToolCall(new_call_id(), name, error=str(exc))
-    return ToolCall(new_call_id(), name, args)
+    args, repairs = repair_names(args, schema)
+    return ToolCall(new_call_id(), name, args, repairs=repairs)
 
 
 def _parse_function(reply: _Reply, start: int) -> tuple[int, ToolCall, bool]:
@@ -326,6 +331,8 @@ def _parse_function(reply: _Reply, start: int) -> tuple[int, ToolCall, bool]:
             break
         errors.append(f"unexpected text inside <function={name}>: {snippet(text[j:nxt])}")
         pos = nxt
+    args, renamed = repair_names(args, schema)
+    repairs += renamed
     for key, value in args.items():
         stray = _stray_markup(value) if isinstance(value, str) else None
         if stray:
