@@ -17,11 +17,17 @@ MAX_LINES = 600
 
 
 def source_files() -> list[Path]:
-    return sorted(p for p in SRC.rglob("*") if p.suffix in (".py", ".c", ".h") and "__pycache__" not in p.parts)
+    return sorted(
+        p for p in SRC.rglob("*") if p.suffix in (".py", ".c", ".h") and "__pycache__" not in p.parts
+    )
 
 
 def test_no_source_file_passes_600_lines():
-    long = {str(p.relative_to(ROOT)): n for p in source_files() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in source_files()
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
     assert long == {}, f"split these along their seams: {long}"
 
 

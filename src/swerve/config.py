@@ -14,6 +14,7 @@ from swerve.agent.permissions import APPROVAL_MODES
 from swerve.errors import ConfigError
 from swerve.models.base import Pricing
 from swerve.models.factory import PROVIDERS, TOOL_PROTOCOLS
+from swerve.models.urls import is_loopback
 from swerve.paths import swerve_home
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ _KEYS = {
     "allowedDirs": "allowed_dirs",
     "mcpServers": "mcp_servers",
 }
-_SAMPLING_KEYS = {"temperature", "top_p", "top_k", "repetition_penalty", "max_tokens"}
+_SAMPLING_KEYS = {"temperature", "top_p", "top_k", "repetition_penalty", "max_tokens", "seed"}
 
 
 def user_settings_path() -> Path:
@@ -209,26 +210,31 @@ class AgentConfig:
     max_cost: float | None = None
     wall_clock_s: float | None = None
     pricing: Pricing = field(default_factory=Pricing)
+    server_kind: str | None = None  # what the endpoint said it is (models.discovery)
+    notes: list[str] = field(default_factory=list)  # what was discovered, to tell the user
 
     @classmethod
     def from_settings(cls, settings: Settings, *, max_turns: int | None = None) -> AgentConfig:
-        """The agent of resolved settings; ``max_turns`` replaces the settings' own. Raises
-        ConfigError (with help) when no model is configured anywhere."""
-        if not settings.model:
-            raise ConfigError(MISSING_MODEL_HELP)
+        """The agent of resolved settings; ``max_turns`` replaces the settings' own. An
+        OpenAI-compatible endpoint is asked what it serves when no model is named, or when it is
+        on this machine (its context size and kind). Raises ConfigError (with help) when no model
+        is configured or discoverable."""
+        model, context_window, kind, notes = _discovered(settings)
         return cls(
-            model=settings.model,
+            model=model,
             provider=settings.provider,
             base_url=settings.base_url,
             api_key=settings.api_key,
             tool_protocol=settings.tool_protocol,
-            context_window=settings.context_window,
+            context_window=context_window,
             sampling=dict(settings.sampling),
             max_turns=settings.max_turns if max_turns is None else max_turns,
             max_tokens=settings.max_tokens,
             max_cost=settings.max_cost,
             wall_clock_s=settings.wall_clock_s,
             pricing=settings.pricing,
+            server_kind=kind,
+            notes=notes,
         )
 
     def build_model(self) -> Model:
@@ -245,7 +251,17 @@ class AgentConfig:
             tool_protocol=self.tool_protocol,
             context_window=self.context_window,
             sampling=sampling,
+            server_kind=self.server_kind,
         )
+
+    def effective_sampling(self) -> dict[str, Any]:
+        """The sampling every request carries: the model family's defaults under the settings."""
+        from swerve.models.base import Sampling
+        from swerve.models.factory import effective_sampling, known_context_window
+
+        given = Sampling(**{k: v for k, v in self.sampling.items() if v is not None})
+        window = self.context_window or known_context_window(self.model)
+        return {k: v for k, v in vars(effective_sampling(self.model, given, window)).items() if v is not None}
 
     def limits(self) -> RunLimits:
         from swerve.agent.loop import RunLimits
@@ -290,8 +306,62 @@ class AgentConfig:
             "provider": self.provider,
             "base_url": self.base_url,
             "tool_protocol": self.tool_protocol,
-            "sampling": {k: v for k, v in self.sampling.items() if v is not None},
+            "sampling": self.effective_sampling(),
+            "context_window": self.context_window,
+            "server_kind": self.server_kind,
+            "discovered": list(self.notes),
             "max_turns": self.max_turns,
             "max_tokens": self.max_tokens,
             "wall_clock_s": self.wall_clock_s,
         }
+
+
+def _discovered(settings: Settings) -> tuple[str, int | None, str | None, list[str]]:
+    """(model, context window, server kind, notes): the settings, completed by what an
+    OpenAI-compatible endpoint says about itself when the settings leave it open."""
+    model, window = settings.model or "", settings.context_window
+    base = settings.base_url
+    if (
+        settings.provider != "openai"
+        or not base
+        or model.startswith("replay:")
+        or (model and not is_loopback(base))
+    ):
+        if not model:
+            raise ConfigError(MISSING_MODEL_HELP)
+        return model, window, None, []
+    from swerve.models.discovery import discover
+
+    info = discover(base, settings.api_key)
+    if info is None:
+        if not model:
+            raise ConfigError(
+                f"no model is configured, and {base}/models did not say what it serves\n{MISSING_MODEL_HELP}"
+            )
+        return model, window, None, []
+    notes = []
+    if not model:
+        if len(info.models) != 1:
+            raise ConfigError(
+                f"no model is configured and {base} serves {len(info.models)}: {', '.join(info.models[:20])}; "
+                "pick one with --model or $OPENAI_MODEL"
+            )
+        model = info.models[0]
+        notes.append(f"model {model} (the one {base}/models lists)")
+    elif info.models and model not in info.models:
+        if info.kind == "llama.cpp":
+            notes.append(
+                f"warning: {base} serves {', '.join(info.models)} and ignores the model name, so {model!r} runs that"
+            )
+        else:
+            notes.append(f"warning: {base} does not list {model!r} (it lists {', '.join(info.models[:10])})")
+    if info.context_window:
+        if window is None:
+            window = info.context_window
+            notes.append(f"context window {window} ({info.context_source})")
+        elif window > info.context_window:
+            notes.append(
+                f"warning: the context window is set to {window} but the server runs with "
+                f"{info.context_window} ({info.context_source})"
+            )
+    return model, window, info.kind, notes

@@ -156,7 +156,9 @@ async def test_a_failing_endpoint_ends_the_run_as_a_model_error(tmp_path: Path):
 
 
 async def test_a_long_history_is_compressed_and_the_task_is_kept(tmp_path: Path):
-    (tmp_path / "big.txt").write_text("".join(f"line {i:05d} of a long file, padded out\n" for i in range(1500)))
+    (tmp_path / "big.txt").write_text(
+        "".join(f"line {i:05d} of a long file, padded out\n" for i in range(1500))
+    )
     read = {"tool_calls": [call("read_file", file_path=str(tmp_path / "big.txt"))]}
     turns = [read, {"text": "summary of the earlier work"}, {"text": "finished"}]
     events: list[Event] = []

@@ -242,7 +242,7 @@ def test_custom_commands(tmp_path, monkeypatch):
 async def test_local_server_discovery():
     from swerve.cli.app.setup_help import find_local_servers
 
-    with OpenAIScriptServer([]) as srv:
+    with OpenAIScriptServer([], models=[{"id": "scripted"}]) as srv:
         found = await find_local_servers((("Mock", srv.port, "qwen-xml"), ("Nothing", 9, "native")))
     assert len(found) == 1
     assert found[0].base_url == f"http://127.0.0.1:{srv.port}/v1"

@@ -312,7 +312,7 @@ def test_tool_of_a_real_mcp_server(tmp_path, home, terms):
         term.wait("Allow mcp__demo__add?")
         term.send("2")
         term.wait("It is 42.")
-        tools = [t["function"]["name"] for t in srv.requests[0].json["tools"]]
+        tools = [t["function"]["name"] for t in srv.completions[0].json["tools"]]
         results = tool_messages(srv)
     assert "mcp__demo__add" in tools
     assert results == ["the sum is 42"]
@@ -369,4 +369,4 @@ def test_missing_model_is_explained(tmp_path, home, terms):
         term.wait("local-model · context")
         term.type_line("and now?")
         term.wait("Now I can answer.")
-        assert srv.requests[-1].json["model"] == "local-model"
+        assert srv.completions[-1].json["model"] == "local-model"

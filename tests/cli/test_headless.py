@@ -147,7 +147,7 @@ def test_first_request_is_small_and_carries_sampling_defaults(tmp_path):
         env = env_for(tmp_path / "home", srv.base_url)
         env["OPENAI_MODEL"] = "qwen3-coder-plus"
         proc = swerve(["-p", "say hi"], repo, env)
-        first = srv.requests[0]
+        first = srv.completions[0]
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "hi"
     assert len(first.body) <= 12 * 1024, len(first.body)

@@ -24,7 +24,7 @@ def test_openai_is_the_default_and_qwen_coders_get_their_sampling():
     )
     assert isinstance(model, OpenAIChatModel)
     assert model.url == "https://dashscope-intl.aliyuncs.com/compatible-mode/v1/chat/completions"
-    assert model.sampling == QWEN3_CODER_SAMPLING
+    assert model.sampling == QWEN3_CODER_SAMPLING.merged(max_tokens=16384)  # every request is bounded
     assert model.context_window == 262144
 
 
@@ -32,7 +32,9 @@ def test_overrides_merge_with_defaults():
     model = create_model(
         "Qwen/Qwen3-Coder-480B-A35B-Instruct", base_url="http://h/v1", sampling=Sampling(temperature=0.2)
     )
-    assert model.sampling == Sampling(temperature=0.2, top_p=0.8, top_k=20, repetition_penalty=1.05)
+    assert model.sampling == Sampling(
+        temperature=0.2, top_p=0.8, top_k=20, repetition_penalty=1.05, max_tokens=16384
+    )
     assert create_model("gpt-4o", context_window=5000).context_window == 5000
     assert create_model("gpt-4o").url == "https://api.openai.com/v1/chat/completions"
 

@@ -17,6 +17,9 @@ ExitReason = Literal[
     "timeout",  # the wall-clock limit
     "loop",  # the loop guard stopped a repetition
     "model_error",  # the endpoint failed for good
+    "context_overflow",  # the history no longer fits, even compressed
+    "empty_reply",  # the model kept answering with nothing
+    "truncated",  # the model's replies kept hitting the output token limit
     "interrupted",  # Esc, Ctrl-C, SIGTERM
     "error",
 ]

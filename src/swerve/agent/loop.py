@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from swerve.agent import context as ctxmod
 from swerve.agent.events import (
@@ -28,7 +29,7 @@ from swerve.agent.guard import LOOP_WARNING, TEXT_LOOP_WARNING, LoopGuard
 from swerve.agent.permissions import ApprovalRequest, Permission
 from swerve.agent.prompts import system_prompt
 from swerve.errors import ModelError
-from swerve.models.base import Message, Model, Pricing, Sampling, ToolCall, Usage
+from swerve.models.base import Message, Model, ModelTurn, Pricing, Sampling, TokenTrace, ToolCall, Usage
 from swerve.tools.base import ToolContext, ToolResult
 from swerve.tools.registry import ToolRegistry
 
@@ -46,14 +47,48 @@ class RunLimits:
 
 @dataclass
 class TurnStats:
+    """One model turn as it happened: timings, usage, the server's finish reason, what was sent
+    (``request``), what came back as text (``raw_text``) and, when the server says, its tokens."""
+
     turn: int
     model_s: float
     env_s: float
     usage: Usage
     finish_reason: str
+    raw_text: str = ""
+    request: dict[str, Any] | None = None
+    tokens: TokenTrace | None = None
+    repairs: list[str] = field(default_factory=list)  # near misses mended to read its calls
 
 
 BeforeTools = Callable[[list[ToolCall]], Awaitable[None]]
+
+# a reply that is neither an answer nor a call: the model is asked to go on this many times
+NUDGE_LIMITS = {"empty_reply": 2, "truncated": 1}
+NUDGES = {
+    "empty_reply": (
+        "Your last reply was empty. Either call a tool to make progress, or answer with what you "
+        "found and what you changed."
+    ),
+    "truncated": (
+        "Your last reply reached the output token limit and was cut off. Continue, more briefly: "
+        "call a tool, or finish your answer in fewer words."
+    ),
+}
+STOP_MESSAGES = {
+    "empty_reply": "the model replied with nothing {n} times in a row",
+    "truncated": "the model's reply was cut off at the output token limit {n} times in a row",
+}
+_CONTEXT_OVERFLOW = re.compile(
+    r"context.{0,20}(length|size|window)|maximum context|context_length_exceeded|prompt is too long|"
+    r"too many tokens|exceeds the available context|input is too long",
+    re.IGNORECASE,
+)
+
+
+def context_overflow(exc: ModelError) -> bool:
+    """Whether the endpoint refused the request because it does not fit the model's context."""
+    return exc.status in (400, 413, 422, None) and bool(_CONTEXT_OVERFLOW.search(str(exc)))
 
 
 @dataclass
@@ -177,27 +212,31 @@ class Agent:
         return finished
 
     async def _work(self, started: float, turns_before: int) -> str:
+        nudges = {"empty_reply": 0, "truncated": 0}
         while True:
             self._check_limits(turns_before)
             await self._maybe_compress()
             number = len(self.turns) + 1
             self._emit(TurnStarted(number))
             t0 = time.monotonic()
-            turn = await self._guarded(
-                self.model.complete(
-                    self.messages,
-                    self.tools.specs(),
-                    sampling=self.sampling,
-                    on_text=lambda d: self._emit(TextDelta(d)),
-                )
-            )
+            turn = await self._ask_model()
             model_s = time.monotonic() - t0
             self.usage.add(turn.usage)
             if turn.usage.input_tokens:
                 self._last_input_tokens = turn.usage.input_tokens + turn.usage.output_tokens
                 self._messages_at_last_usage = len(self.messages) + 1
             self._emit(ModelReplied(turn, model_s))
-            stats = TurnStats(number, model_s, 0.0, turn.usage, turn.finish_reason)
+            stats = TurnStats(
+                number,
+                model_s,
+                0.0,
+                turn.usage,
+                turn.finish_reason,
+                raw_text=turn.raw_text,
+                request=turn.request,
+                tokens=turn.tokens,
+                repairs=[r for c in turn.tool_calls for r in c.repairs],
+            )
             self.turns.append(stats)
             self._add(turn.message())
 
@@ -211,11 +250,53 @@ class Agent:
                     continue
 
             if not turn.tool_calls:
-                return turn.text
+                if turn.text.strip() and turn.finish_reason != "length":
+                    return turn.text
+                kind: Literal["empty_reply", "truncated"] = (
+                    "truncated" if turn.text.strip() else "empty_reply"
+                )
+                nudges[kind] += 1
+                if nudges[kind] > NUDGE_LIMITS[kind]:
+                    raise _Stop(kind, STOP_MESSAGES[kind].format(n=nudges[kind]))
+                self._emit(Notice(f"{kind.replace('_', ' ')}: the model was asked to go on", "warning"))
+                self._add({"role": "user", "content": NUDGES[kind]})
+                continue
+            nudges = {"empty_reply": 0, "truncated": 0}
             t1 = time.monotonic()
             await self._before_tools(turn.tool_calls)
             await self._run_calls(turn.tool_calls)
             stats.env_s = time.monotonic() - t1
+
+    async def _ask_model(self) -> ModelTurn:
+        """One model turn. A request the server refuses as too long for its context gets one
+        compression of the history and one more try; then the run stops as ``context_overflow``.
+        An interrupted turn keeps the text streamed so far in the history."""
+        partial: list[str] = []
+
+        def on_text(delta: str) -> None:
+            partial.append(delta)
+            self._emit(TextDelta(delta))
+
+        for attempt in (1, 2):
+            partial.clear()
+            try:
+                return await self._guarded(
+                    self.model.complete(
+                        self.messages, self.tools.specs(), sampling=self.sampling, on_text=on_text
+                    )
+                )
+            except _Stop:
+                if partial:
+                    self._add({"role": "assistant", "content": "".join(partial), "interrupted": True})
+                raise
+            except ModelError as exc:
+                if not context_overflow(exc):
+                    raise
+                if attempt == 2 or not await self.compress():
+                    raise _Stop(
+                        "context_overflow", f"the history no longer fits the context window: {exc}"
+                    ) from None
+        raise AssertionError("unreachable")
 
     def _check_limits(self, turns_before: int) -> None:
         lim = self.limits

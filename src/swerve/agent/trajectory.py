@@ -17,6 +17,7 @@ from typing import Any
 from swerve import __version__
 from swerve.agent.events import ExitReason, Finished
 from swerve.agent.loop import TurnStats
+from swerve.agent.requests import encode
 from swerve.models.base import Message, Sampling, Usage
 from swerve.secrets import redact_obj
 
@@ -86,6 +87,7 @@ class TrajectoryRecord:
 
     def to_json(self, secrets: list[str] | None = None) -> dict[str, Any]:
         f = self.finished
+        requests = encode([t.request for t in self.turns])
         record: dict[str, Any] = {
             "schema": SCHEMA,
             "id": self.id,
@@ -102,8 +104,12 @@ class TrajectoryRecord:
                     "env_s": round(t.env_s, 4),
                     "usage": t.usage.dict(),
                     "finish_reason": t.finish_reason,
+                    "raw": t.raw_text,
+                    "request": request,
+                    **({"tokens": t.tokens.to_json()} if t.tokens is not None else {}),
+                    **({"repairs": t.repairs} if t.repairs else {}),
                 }
-                for t in self.turns
+                for t, request in zip(self.turns, requests, strict=True)
             ],
             "usage": f.usage.dict(),
             "timing": {

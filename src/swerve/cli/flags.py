@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from swerve import __version__
@@ -27,6 +28,9 @@ EXIT_CODES = {
     "max_cost": EXIT_LIMIT,
     "timeout": EXIT_LIMIT,
     "loop": EXIT_LIMIT,
+    "context_overflow": EXIT_LIMIT,
+    "truncated": EXIT_LIMIT,
+    "empty_reply": EXIT_ERROR,
     "interrupted": EXIT_INTERRUPTED,
 }
 
@@ -155,6 +159,9 @@ def agent_config_from(
         return None
     turns = args.max_turns or (settings.max_turns if "max_turns" in settings.sources else default_turns)
     try:
-        return AgentConfig.from_settings(settings, max_turns=turns)
+        config = AgentConfig.from_settings(settings, max_turns=turns)
     except ConfigError as exc:
         raise ValueError(str(exc)) from None
+    for note in config.notes:
+        print(f"swerve: {note}", file=sys.stderr)
+    return config

@@ -42,6 +42,8 @@ async def run_headless(args: argparse.Namespace) -> int:
         args.output_format, session, include_partial=args.include_partial_messages, verbose=args.verbose
     )
     session.listeners.append(printer.handle)
+    for note in session.notes:
+        print(f"swerve: {note}", file=sys.stderr)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, session.agent.interrupt)

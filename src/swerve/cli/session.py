@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,7 @@ class Session:
     log: SessionLog
     secrets: list[str]
     dispatch: Dispatch
+    notes: list[str] = field(default_factory=list)  # what was discovered about the endpoint
 
     @property
     def listeners(self) -> list[Callable[[Event], None]]:
@@ -110,7 +112,7 @@ async def open_session(
         except SessionError as exc:
             raise RunError(str(exc)) from None
         history = load_messages(log_path)
-    config = agent_config(settings)
+    config = await asyncio.to_thread(agent_config, settings)  # may ask the endpoint about itself
     model = make_model(config)
     from swerve.tools import default_tools
 
@@ -131,4 +133,4 @@ async def open_session(
         history=history,
         on_event=dispatch,
     )
-    return Session(settings, model, workspace, tools, agent, log, secrets, dispatch)
+    return Session(settings, model, workspace, tools, agent, log, secrets, dispatch, list(config.notes))

@@ -22,11 +22,11 @@ from swerve.models.http import (
     iter_sse,
     open_stream,
     parse_json_data,
-    public_url,
     read_json_body,
 )
 from swerve.models.retry import Retry, RetryableError, RetryPolicy
 from swerve.models.turns import AttemptText, Display, as_dict, as_text, decode_call, finish_reason
+from swerve.models.urls import public_url
 from swerve.secrets import redact
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -351,4 +351,5 @@ class _MessageState:
             tool_calls=calls,
             usage=self.usage,
             finish_reason=finish_reason(self.stop_reason, bool(calls)),
+            raw_text=self.text.raw_text,
         )

@@ -96,13 +96,34 @@ class ModelTurn:
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = "stop"  # stop | tool_calls | length | content_filter | error
+    raw_text: str = ""  # the completion text exactly as the server sent it, calls and all
+    request: dict[str, Any] | None = None  # the body sent for this turn (no credentials in it)
+    tokens: TokenTrace | None = None  # what the server saw and sampled, when it says
 
     def message(self) -> Message:
-        """The turn as an assistant message of the history."""
+        """The turn as an assistant message of the history. ``raw`` keeps what the model wrote
+        when calls were read out of its text, so text protocols send back exactly that."""
         msg: Message = {"role": "assistant", "content": self.text}
         if self.tool_calls:
             msg["tool_calls"] = [c.message() for c in self.tool_calls]
+        if self.raw_text and self.raw_text != self.text:
+            msg["raw"] = self.raw_text
         return msg
+
+
+@dataclass
+class TokenTrace:
+    """Token-level truth of one turn: the prompt ids the server evaluated, the ids it sampled and
+    their log-probabilities (``logprobs_mode`` says which distribution), for RL trainers."""
+
+    prompt_ids: list[int]
+    output_ids: list[int]
+    output_logprobs: list[float] | None = None
+    logprobs_mode: str = ""
+    source: str = ""  # how they were had: "server" (ids returned) or "tokenizer" (re-tokenized text)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -113,7 +134,8 @@ class Sampling:
     top_p: float | None = None
     top_k: int | None = None
     repetition_penalty: float | None = None
-    max_tokens: int | None = None
+    max_tokens: int | None = None  # per request: a runaway reply stops here
+    seed: int | None = None
 
     def merged(self, **overrides: Any) -> Sampling:
         values = asdict(self)

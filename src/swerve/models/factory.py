@@ -44,6 +44,22 @@ def known_context_window(model: str) -> int:
     return DEFAULT_CONTEXT_WINDOW
 
 
+def default_max_tokens(context_window: int) -> int:
+    """Output tokens per request when nothing says otherwise: an eighth of the window, between 1,024
+    and 16,384, so a runaway reply stops long before it fills the context."""
+    return min(16384, max(1024, context_window // 8))
+
+
+def effective_sampling(model: str, sampling: Sampling | None, context_window: int) -> Sampling:
+    """What a request carries: the model family's defaults, the settings over them, and a bounded
+    ``max_tokens`` always."""
+    defaults = default_sampling(model)
+    merged = defaults.merged(**asdict(sampling)) if sampling else defaults
+    if merged.max_tokens is None:
+        merged = merged.merged(max_tokens=default_max_tokens(context_window))
+    return merged
+
+
 def guess_provider(model: str, base_url: str | None) -> str:
     """``anthropic`` for Claude models and Anthropic-style endpoints, else ``openai``."""
     if base_url and "anthropic" in base_url.lower():
@@ -68,6 +84,7 @@ def create_model(
     context_window: int | None = None,
     sampling: Sampling | None = None,
     env: Mapping[str, str] | None = None,
+    server_kind: str | None = None,
 ) -> Model:
     """The Model for these settings. ``model`` ``replay:PATH`` or ``replay:demo`` gives a
     ReplayModel. Raises ValueError for settings that cannot work (the message says which)."""
@@ -88,8 +105,7 @@ def create_model(
     chosen = provider or guess_provider(model, base_url)
     if chosen not in PROVIDERS:
         raise ValueError(f"provider {chosen!r} is not one of {', '.join(PROVIDERS)}")
-    defaults = default_sampling(model)
-    merged = defaults.merged(**asdict(sampling)) if sampling else defaults
+    merged = effective_sampling(model, sampling, window)
     env = os.environ if env is None else env
 
     if chosen == "anthropic":
@@ -116,7 +132,13 @@ def create_model(
 
     url = base_url or OPENAI_DEFAULT_BASE_URL
     inner = OpenAIChatModel(
-        model, url, api_key, context_window=window, sampling=merged, extra_headers=extra_headers_for(url)
+        model,
+        url,
+        api_key,
+        context_window=window,
+        sampling=merged,
+        extra_headers=extra_headers_for(url),
+        server_kind=server_kind,
     )
     if tool_protocol == "qwen-xml":
         from swerve.models.qwen_xml import QwenXMLModel

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -29,10 +28,10 @@ from swerve.models.retry import (
     with_retries,
 )
 from swerve.models.turns import Display
+from swerve.models.urls import is_loopback, public_url
 from swerve.secrets import redact
 
 ERROR_SNIPPET_CHARS = 500
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -98,27 +97,6 @@ def parse_json_data(data: str) -> list[Any]:
 def clip(text: str, limit: int = ERROR_SNIPPET_CHARS) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def public_url(url: str) -> str:
-    """``url`` without user info, query or fragment, fit for error messages."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "") if parts.hostname else parts.netloc
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def is_loopback(url: str) -> bool:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return False
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
 def server_message(body: bytes) -> str:
@@ -273,7 +251,9 @@ class HTTPModelBase:
         """One turn: the request is built once; each attempt streams it anew."""
         body = self.payload(messages, tools, sampling)
         display = Display(on_text)
-        return await self._with_retries(lambda _n: self._attempt(body, tools, display))
+        turn: ModelTurn = await self._with_retries(lambda _n: self._attempt(body, tools, display))
+        turn.request = body
+        return turn
 
     async def _with_retries(self, attempt: Callable[[int], Awaitable[Any]]) -> Any:
         return await with_retries(

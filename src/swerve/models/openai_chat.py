@@ -22,7 +22,6 @@ from swerve.models.http import (
     iter_sse,
     open_stream,
     parse_json_data,
-    public_url,
     read_json_body,
 )
 from swerve.models.retry import Retry, RetryableError, RetryPolicy
@@ -35,6 +34,7 @@ from swerve.models.turns import (
     decode_call,
     finish_reason,
 )
+from swerve.models.urls import public_url
 from swerve.secrets import redact
 
 DEFAULT_TIMEOUT_S = 600.0
@@ -76,16 +76,24 @@ def _wire_call(call: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def sampling_fields(sampling: Sampling) -> dict[str, Any]:
-    """Request fields for the settings that are set; top_k and repetition_penalty go top-level
-    (vLLM, SGLang, OpenRouter and DashScope read them there)."""
+# the name each kind of server reads the repetition penalty under (llama.cpp ignores the other)
+REPETITION_PENALTY_FIELD = {"llama.cpp": "repeat_penalty", "openai": None}
+
+
+def sampling_fields(sampling: Sampling, server_kind: str | None = None) -> dict[str, Any]:
+    """Request fields for the settings that are set, named as ``server_kind`` reads them: top_k
+    and the repetition penalty go top-level (vLLM, SGLang, OpenRouter and DashScope read
+    ``repetition_penalty`` there, llama.cpp ``repeat_penalty``); OpenAI's own API takes neither."""
+    penalty = REPETITION_PENALTY_FIELD.get(server_kind or "", "repetition_penalty")
     fields = {
         "temperature": sampling.temperature,
         "top_p": sampling.top_p,
         "max_tokens": sampling.max_tokens,
-        "top_k": sampling.top_k,
-        "repetition_penalty": sampling.repetition_penalty,
+        "top_k": sampling.top_k if server_kind != "openai" else None,
+        "seed": sampling.seed,
     }
+    if penalty is not None:
+        fields[penalty] = sampling.repetition_penalty
     return {k: v for k, v in fields.items() if v is not None}
 
 
@@ -191,8 +199,10 @@ class OpenAIChatModel(HTTPModelBase):
         extra_headers: dict[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
         on_retry: Callable[[Retry], None] | None = None,
+        server_kind: str | None = None,
     ) -> None:
         self.name = name
+        self.server_kind = server_kind  # llama.cpp, vllm, sglang, openai (see models.discovery)
         self.base_url = base_url.rstrip("/")
         if self.base_url.endswith("/chat/completions"):
             self.base_url = self.base_url[: -len("/chat/completions")]
@@ -223,7 +233,7 @@ class OpenAIChatModel(HTTPModelBase):
         if tools:
             body["tools"] = [t.openai() for t in tools]
         effective = self.sampling.merged(**vars(sampling)) if sampling else self.sampling
-        body.update(sampling_fields(effective))
+        body.update(sampling_fields(effective, self.server_kind))
         return body
 
     async def _attempt(self, body: dict[str, Any], tools: list[ToolSpec], display: Display) -> ModelTurn:
@@ -302,6 +312,7 @@ class _TurnState:
             tool_calls=calls,
             usage=self.usage or Usage(),
             finish_reason=finish_reason(self.finish, bool(calls)),
+            raw_text=self.text.raw_text,
         )
 
 

@@ -118,6 +118,11 @@ class AttemptText:
             self.visible.append(out)
             self.display.show(out)
 
+    @property
+    def raw_text(self) -> str:
+        """Everything this attempt streamed, as it came."""
+        return "".join(self.raw)
+
     def finish(self) -> tuple[str, list[ToolCall]]:
         """(content, calls recovered from XML markup in the text)."""
         raw = "".join(self.raw)

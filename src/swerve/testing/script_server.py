@@ -120,8 +120,12 @@ class ScriptServer:
         *,
         port: int = 0,
         requests_log: str | Path | None = None,
+        models: list[dict[str, Any]] | None = None,
+        props: dict[str, Any] | None = None,
     ) -> None:
         self.script = load_script(script) if isinstance(script, dict) else [dict(s) for s in script or []]
+        self.models = list(models or [])  # what GET /models lists (nothing unless given)
+        self.props = props  # llama.cpp's GET /props, when the server is to speak that dialect
         self.requests: list[RecordedRequest] = []
         self.served_steps: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -199,7 +203,12 @@ class ScriptServer:
         raise NotImplementedError
 
     def models_response(self) -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": "scripted", "object": "model"}]}
+        return {"object": "list", "data": [{"object": "model", **m} for m in self.models]}
+
+    @property
+    def completions(self) -> list[RecordedRequest]:
+        """The completion requests received (GETs such as /models left out)."""
+        return [r for r in self.requests if r.method == "POST" and r.path.split("?")[0] in self.completion_paths]
 
     def raw_events(self, items: list[Any]) -> list[bytes]:
         out = []
@@ -224,6 +233,8 @@ def _make_handler(server: ScriptServer) -> type[BaseHTTPRequestHandler]:
             server.record(RecordedRequest(arrived, "GET", self.path, self._headers(), b"", None))
             if self.path.split("?")[0] in server.models_paths:
                 self._send_json(200, server.models_response())
+            elif self.path.split("?")[0] == "/props" and server.props is not None:
+                self._send_json(200, server.props)
             else:
                 self._send_json(404, server.error_body(404, f"no route for GET {self.path}"))
 

@@ -120,7 +120,9 @@ class App(AppView, UIHost):
             await asyncio.to_thread(_warm_imports)
             if self.settings.mcp_servers:
                 self.mcp_task = asyncio.ensure_future(self._start_mcp())
-            if self.settings.model or self.flags.get("model"):
+            if (
+                self.settings.model or self.flags.get("model") or self.settings.base_url
+            ):  # a server may say its model
                 await self.open_session(
                     continue_session=bool(getattr(self.args, "continue_session", False)),
                     resume=getattr(self.args, "resume", None),
@@ -164,6 +166,8 @@ class App(AppView, UIHost):
             return False
         old = self.session
         self.session = session
+        for note in session.notes:
+            self.print_notice(note, "warning" if note.startswith("warning") else "info")
         self.settings = session.settings
         self._install(session)
         if old is not None:

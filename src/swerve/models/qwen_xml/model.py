@@ -60,12 +60,20 @@ class QwenXMLModel:
             on_text(rest)
         calls = result.calls + list(turn.tool_calls)
         finish = turn.finish_reason
-        if result.calls:
-            if not result.complete and finish == "length":
-                last = result.calls[-1]
-                last.error = f"{last.error}; {TRUNCATED_CALL_ERROR}" if last.error else TRUNCATED_CALL_ERROR
+        if result.calls and finish == "length" and not result.complete:
+            last = result.calls[-1]  # a cut-off call is not a complete one: never run it
+            last.error = f"{last.error}; {TRUNCATED_CALL_ERROR}" if last.error else TRUNCATED_CALL_ERROR
+        elif result.calls and finish == "stop":
             finish = "tool_calls"
-        return ModelTurn(text=result.content, tool_calls=calls, usage=turn.usage, finish_reason=finish)
+        return ModelTurn(
+            text=result.content,
+            tool_calls=calls,
+            usage=turn.usage,
+            finish_reason=finish,
+            raw_text=turn.raw_text or turn.text,
+            request=turn.request,
+            tokens=turn.tokens,
+        )
 
     async def aclose(self) -> None:
         await self.inner.aclose()

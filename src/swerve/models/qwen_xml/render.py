@@ -144,6 +144,9 @@ def render_history(
 
 
 def _render_assistant(msg: Message) -> str:
+    """What the model wrote: its raw text when the history kept it, else a rendering of the turn."""
+    if isinstance(msg.get("raw"), str) and msg["raw"]:
+        return msg["raw"]
     parts = []
     text = _text_of(msg.get("content")).strip()
     if text:
