@@ -359,3 +359,39 @@ async def test_task_env_on_the_host_sandbox(calc_repo, env_cache, calc_task) -> 
     finally:
         await env.close()
     assert not private[0].exists()
+
+
+async def test_the_environment_runs_the_hosts_python_and_gives_a_real_patch(
+    namespaces_available, start_dir
+) -> None:
+    import subprocess
+
+    which = "python3 -c 'import sys; print(sys.base_prefix)'"
+    host = subprocess.run(["bash", "-c", which], capture_output=True, text=True, check=True).stdout.strip()
+    env = directory_env(start_dir)
+    try:
+        await env.reset()
+        ran = await env.step(shell(which))
+        assert ran.observation.splitlines()[0] == host  # the host's interpreter, not a fallback
+        await env.step(shell("echo 42 > answer.txt"))
+        verdict = await env.verify()
+        assert verdict.reward == 1.0
+        assert "+++ b/answer.txt" in env.patch and "+42" in env.patch  # not a git tree: still a diff
+    finally:
+        await env.close()
+
+
+async def test_a_verifier_that_cannot_run_its_tests_is_an_infra_error(
+    namespaces_available, start_dir
+) -> None:
+    for verify in (
+        "no-such-test-runner -q",
+        "python3 -m pytest_missing_runner_xyz || python3 -c 'import nose2'",
+    ):
+        env = directory_env(start_dir, verify)
+        try:
+            await env.reset()
+            with pytest.raises(InfraError, match="could not run its tests"):
+                await env.verify()
+        finally:
+            await env.close()

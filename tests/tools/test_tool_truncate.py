@@ -47,3 +47,17 @@ def test_one_huge_line_is_cut_inside():
     assert tail == "b" * 500
     assert n_lines == 1
     assert n_chars == 99_000
+
+
+def test_a_cut_over_an_earlier_cut_counts_everything_omitted():
+    from swerve.sandbox.output import OutputBuffer
+
+    line = "0123456789" * 5 + "\n"  # 51 chars
+    total = 100_000
+    buffer = OutputBuffer(20_000)
+    buffer.write((line * total).encode())  # the command's buffer keeps 20,000 bytes of 5.1 MB
+    out = truncate(buffer.text(), 5_000, 1_000)
+    m = re.search(r"\[\.\.\. (\d+)\+ lines \((\d+) chars\) omitted \.\.\.\]", out)
+    assert m is not None, out[:300]
+    shown = len(out) - len(m.group(0)) - 1
+    assert abs(int(m.group(2)) - (len(line) * total - shown)) <= 2  # separators the cuts add

@@ -192,6 +192,7 @@ class DirectoryEnv(_SandboxEnv):
         self.limits = limits
         self.persistent = persistent
         self.namespace: NamespaceWorkspace | None = None  # the sandbox, as the kind it is
+        self.patch = ""  # the final state's changes against the directory, after verify
 
     async def reset(self) -> str:
         await self.close()
@@ -202,6 +203,7 @@ class DirectoryEnv(_SandboxEnv):
                 [self.path],
                 mode="persistent" if self.persistent else "stateless",
                 network=self.network,
+                host_python=True,  # the interpreter and packages the directory's tests were made with
                 **({"limits": self.limits} if self.limits is not None else {}),
             )
         except (SandboxError, OSError, ImportError) as exc:
@@ -227,11 +229,16 @@ class DirectoryEnv(_SandboxEnv):
         try:
             try:
                 ran = await copy.exec(self.verify_command, cwd=copy.root, timeout=self.verify_timeout_s)
+                assert self.namespace is not None
+                self.patch = await self.namespace.diff()  # against the directory (git diff in a git tree)
             except (SandboxError, OSError) as exc:
                 raise InfraError(f"the verification of {self.id} could not run: {exc}") from exc
         finally:
             with contextlib.suppress(Exception):
                 await copy.close()
+        broken = verifier_broken(ran.exit_code, ran.output)
+        if broken and not ran.timed_out:
+            raise InfraError(f"the verification of {self.id} could not run its tests: {broken}")
         passed = ran.exit_code == 0 and not ran.timed_out
         report: dict[str, Any] = {
             "outcome": "resolved" if passed else ("timeout" if ran.timed_out else "unresolved"),
@@ -248,6 +255,22 @@ class DirectoryEnv(_SandboxEnv):
         if ran.timed_out:
             report["cause"] = f"the verification command timed out after {self.verify_timeout_s:g} s"
         return Verification(1.0 if passed else 0.0, passed, {"exit_code": ran.exit_code}, report)
+
+
+# what a verifier prints when its test runner is missing, as opposed to tests that fail
+_RUNNER_MISSING = re.compile(
+    r"No module named '?(pytest|nose2?|unittest|hypothesis|tox)'?|"
+    r"(?:^|\n)\S*: (?:line \d+: )?(pytest|python3?|tox|nosetests|npm|node|go|cargo|make): (?:command )?not found",
+)
+
+
+def verifier_broken(exit_code: int, output: str) -> str | None:
+    """Why a verification command could not run its tests at all (an infrastructure fault, never a
+    reward), or None: the shell found no such command (126/127), or the runner itself is missing."""
+    if exit_code in (126, 127):
+        return f"exit code {exit_code} (command not found or not executable): {_tail(output, 300)}"
+    m = _RUNNER_MISSING.search(output)
+    return f"{m.group(0).strip()}" if m else None
 
 
 # -- tasks -----------------------------------------------------------------------------------------

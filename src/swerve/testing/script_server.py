@@ -208,7 +208,9 @@ class ScriptServer:
     @property
     def completions(self) -> list[RecordedRequest]:
         """The completion requests received (GETs such as /models left out)."""
-        return [r for r in self.requests if r.method == "POST" and r.path.split("?")[0] in self.completion_paths]
+        return [
+            r for r in self.requests if r.method == "POST" and r.path.split("?")[0] in self.completion_paths
+        ]
 
     def raw_events(self, items: list[Any]) -> list[bytes]:
         out = []

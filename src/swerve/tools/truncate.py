@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 
 MAX_CHARS = 25_000
 MAX_LINES = 1_000
+# markers of cuts made before this one (by a command's output buffer, or an earlier truncate)
+_EARLIER_CUT = re.compile(
+    r"\[\.\.\. (?:(\d+) bytes of output|(\d+)\+? lines \((\d+) chars\)) omitted \.\.\.\]\n?"
+)
 
 
 def truncate(text: str, max_chars: int = MAX_CHARS, max_lines: int = MAX_LINES) -> str:
@@ -44,7 +49,15 @@ def truncate(text: str, max_chars: int = MAX_CHARS, max_lines: int = MAX_LINES) 
     last = bisect_right(starts, max(tail_start - 1, head_end)) - 1
     omitted_lines = last - first + 1
     omitted_chars = tail_start - head_end
+    unknown_lines = False
+    for m in _EARLIER_CUT.finditer(text, head_end, tail_start):  # count what was cut before, too
+        omitted_chars += int(m.group(1) or m.group(3)) - len(m.group(0))
+        if m.group(1):
+            unknown_lines = True  # a byte count says nothing of lines
+        else:
+            omitted_lines += int(m.group(2)) - 1
     head = text[:head_end]
     if head and not head.endswith("\n"):
         head += "\n"
-    return f"{head}[... {omitted_lines} lines ({omitted_chars} chars) omitted ...]\n{text[tail_start:]}"
+    lines = f"{omitted_lines}{'+' if unknown_lines else ''} lines"
+    return f"{head}[... {lines} ({omitted_chars} chars) omitted ...]\n{text[tail_start:]}"

@@ -85,12 +85,40 @@ def project(
     path = os.path.realpath(os.fspath(project_dir))
     if not os.path.isdir(path):
         raise SandboxError(f"project directory does not exist: {os.fspath(project_dir)}")
-    exposed = [os.path.realpath(p) for p in expose]
-    interpreter = os.path.realpath(sys.base_prefix)
-    if any(_under(interpreter, h) for h in (*DEFAULT_HIDDEN, os.path.expanduser("~"))):
-        exposed.append(interpreter)
+    exposed = [os.path.realpath(p) for p in expose] + python_installations()
     binds = {p: p for p in exposed if not _under(p, path)}
     return path, binds, _secret_paths(path, [path], secret_globs)
+
+
+# under a hidden home, what a Python installation may show: never the user's keys or settings
+_PRIVATE_TOPS = {".ssh", ".gnupg", ".aws", ".azure", ".kube", ".docker", ".config", ".netrc", ".swerve"}
+_USER_BASE_PARTS = ("bin", "lib")  # of ~/.local: pip --user's scripts and packages, not ~/.local/share
+
+
+def python_installations(path_env: str | None = None) -> list[str]:
+    """The Python installations a command here would use that live in hidden places (pyenv, conda,
+    ``pip --user`` under the home directory): the one running swerve, and those of ``python3`` /
+    ``python`` on PATH. Shown read-only, a sandbox runs the same interpreter with the same packages
+    as the host instead of falling back to the system's."""
+    hidden = [os.path.realpath(h) for h in (*DEFAULT_HIDDEN, os.path.expanduser("~"))]
+    candidates = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}
+    for folder in (path_env if path_env is not None else os.environ.get("PATH", "")).split(os.pathsep):
+        for name in ("python3", "python"):
+            exe = os.path.join(folder, name)
+            if folder and os.access(exe, os.X_OK):
+                candidates.update({os.path.abspath(folder), os.path.dirname(os.path.realpath(exe))})
+    out: list[str] = []
+    for candidate in sorted(candidates):
+        top = next((h for h in hidden if _under(candidate, h) and candidate != h), None)
+        if top is None:
+            continue
+        first = os.path.relpath(candidate, top).split(os.sep)[0]
+        if first in _PRIVATE_TOPS:
+            continue
+        root = os.path.join(top, first)
+        shown = [os.path.join(root, p) for p in _USER_BASE_PARTS] if first == ".local" else [root]
+        out += [p for p in shown if os.path.isdir(p) and p not in out]
+    return out
 
 
 def resolve(

@@ -120,6 +120,7 @@ class NamespaceWorkspace(LauncherArgs, FileOps):
         state_dir: str | None = None,
         output_limit_bytes: int = setup.DEFAULT_OUTPUT_LIMIT,
         host_reads: bool = True,
+        host_python: bool = False,
     ) -> NamespaceWorkspace:
         """A new environment over ``lowers`` (read-only layers, top first, as in overlayfs).
 
@@ -130,8 +131,12 @@ class NamespaceWorkspace(LauncherArgs, FileOps):
         With ``host_reads`` (the default), reads, listings, stats and realpaths of plain paths
         inside the root are answered from the layers on the host (same answer, microseconds);
         anything through a symlink, outside the root or hidden still goes through the sandbox.
+        ``host_python`` shows the host's Python installations that live in hidden places (pyenv,
+        conda, ``pip --user``) read-only, so ``python3`` inside is the host's.
         """
         layers, root, secrets = setup.layered(lowers, root, secret_globs)
+        if host_python:  # the host's interpreters, where they live in hidden places, read-only
+            ro_binds = {**{p: p for p in setup.python_installations()}, **(ro_binds or {})}
         return await cls._open(
             root=root,
             lowers=layers,
