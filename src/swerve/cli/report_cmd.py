@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=None,
         metavar="MB",
-        help="size budget of the episodes' trajectories inside the page (default 20)",
+        help="size budget of the episodes' trajectories inside the page (default 8; long texts fold shorter to fit)",
     )
     p.add_argument("--serve", action="store_true", help="serve the page, refreshed while the run is live")
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"with --serve (default {DEFAULT_PORT})")

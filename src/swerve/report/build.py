@@ -17,7 +17,7 @@ from typing import Any
 from swerve.report.loaders import ReportError, load_run
 from swerve.report.model import Run
 
-DEFAULT_BUDGET_MB = 20.0  # of packed trajectories inline; more are left for --serve to page in
+DEFAULT_BUDGET_MB = 8.0  # of packed trajectories inline: long texts fold to fit; --serve has no limit
 
 
 @dataclass
@@ -75,6 +75,13 @@ def build(
         run.problem(
             f"{packed['omitted']} episodes' trajectories are not in this file (its size budget of "
             f"{budget_mb:g} MB was reached): open them with `swerve report --serve {path}`, or raise --max-mb"
+        )
+    elif packed["folded"]:
+        run.facts.append(
+            (
+                "long texts",
+                f"folded shorter in {packed['folded']} episodes to fit {budget_mb:g} MB (--serve: in full)",
+            )
         )
     html = render(run, figures, packed, comparison=comparison, served=served, stamp=stamp)
     return Built(html, run, packed, stamp)

@@ -76,11 +76,12 @@ function diffView(patch, strings) {
   return pre;
 }
 
-function testsView(tests) {
+function testsView(tests, strings) {
   const groups = Object.entries(tests || {});
   if (!groups.length) return el("p", { class: "fold-note" }, "no test results (the tests did not run, or the log could not be read)");
+  const names = (v) => (Array.isArray(v) ? v : v && "ref" in v ? JSON.parse(strings[v.ref]) : []);
   return groups.map(([group, status]) => {
-    const ok = status.success || [], bad = status.failure || [];
+    const ok = names(status.success), bad = names(status.failure);
     const items = [...bad.map((n) => el("li", { class: "fail", "data-test": n, "data-result": "fail" }, n)),
       ...ok.map((n) => el("li", { class: "pass", "data-test": n, "data-result": "pass" }, n))];
     const list = el("ul", { class: "tests mono" }, items.slice(0, 60));
@@ -146,9 +147,13 @@ async function renderEpisode(row) {
       : "this run kept no trajectory or logs for this episode");
     parts.push(el("p", { class: "fold-note", id: "no-detail" }, why));
   } else {
+    if (d.scale) {
+      parts.push(el("p", { class: "fold-note" }, `Long texts of this episode were cut to ${Math.round(100 * d.scale)}% of the usual length to fit the file's size budget; \`swerve report --serve\` shows them in full.`));
+    }
+    if (!d.messages.length) parts.push(el("p", { class: "fold-note" }, "the record holds no conversation"));
     for (const [label, text] of d.notes.filter(([l]) => !l.startsWith("harness"))) parts.push(section("", label, folded(text, strings, { lines: 12 })));
     parts.push(section("v-diff", "Final diff", diffView(d.patch, strings)));
-    parts.push(section("v-tests", "Tests", testsView(d.tests)));
+    parts.push(section("v-tests", "Tests", testsView(d.tests, strings)));
     if (d.messages.length) parts.push(section("v-conversation", `Conversation (${d.messages.length} messages)`, d.messages.map((m, i) => messageView(m, strings, i + 1))));
     if (d.log) parts.push(section("v-log", "Test log (tail)", folded(d.log, strings, { lines: 40, tail: true })));
     for (const [label, text] of d.notes.filter(([l]) => l.startsWith("harness"))) parts.push(section("v-harness", label, folded(text, strings, { lines: 12, tail: true })));
