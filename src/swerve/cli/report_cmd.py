@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"cannot write the report: {exc}")
+    except Exception as exc:  # whatever the run holds, a message, not a traceback
+        return _fail(f"could not make the report: {type(exc).__name__}: {exc}")
     size_mb = len(built.html.encode()) / 1e6
     print(f"report: {target} ({size_mb:.1f} MB, {len(built.run.episodes)} episodes)")
     print(f"open: {target.resolve().as_uri()}")
@@ -82,6 +84,8 @@ def _serve(args: argparse.Namespace) -> int:
         site = ReportSite(str(Path(args.path)), compare=args.compare)
     except ReportError as exc:
         return _fail(str(exc))
+    except Exception as exc:  # whatever the run holds, a message, not a traceback
+        return _fail(f"could not make the report: {type(exc).__name__}: {exc}")
     try:
         server = make_server(site, args.host, args.port)
     except OSError as exc:

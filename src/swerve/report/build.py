@@ -70,7 +70,7 @@ def build(
     if compare is not None:
         other = load_run(compare)
         comparison = compare_runs(run, figures, other, summarise(other))
-    packed = pack(run.episodes, int(budget_mb * 1024 * 1024))
+    packed = pack(run.episodes, budget_mb * 1024 * 1024)
     if packed["omitted"]:
         run.problem(
             f"{packed['omitted']} episodes' trajectories are not in this file (its size budget of "
