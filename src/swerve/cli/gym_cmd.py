@@ -140,12 +140,12 @@ def run(args: argparse.Namespace) -> int:
     if progress is None:
         return 130
     summary = progress.to_json() | {"out": str(Path(args.out))}
-    if not args.no_report:
-        from swerve.cli.report_cmd import publish
-
-        page = publish(args.out, stream=sys.stderr if args.json else sys.stdout)
-        summary["report"] = str(page) if page else None
     if args.json:
+        if not args.no_report:  # stdout keeps the one JSON line
+            from swerve.cli.report_cmd import publish
+
+            page = publish(args.out, stream=sys.stderr)
+            summary["report"] = str(page) if page else None
         print(json.dumps(summary))
     else:
         mean = "-" if progress.mean_reward is None else f"{progress.mean_reward:.3f}"
@@ -153,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
             f"episodes {progress.done} new, {progress.skipped} earlier · infra errors {progress.infra_errors}"
             f" · mean reward {mean} · {summary['wall_s']:.1f}s\nrun: {args.out} (swerve gym stats {args.out})"
         )
+        if not args.no_report:
+            from swerve.cli.report_cmd import publish
+
+            publish(args.out)
     return 0
 
 

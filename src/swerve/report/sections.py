@@ -99,9 +99,15 @@ def summary_cards(run: Run, f: dict[str, Any]) -> str:
     if run.kind == "validation":
         valid = sum(1 for n in run.task_notes.values() if n.get("valid") == "yes")
         total = len(run.task_notes)
-        cards.insert(
-            0, card("valid", f"{valid} / {total}", "valid tasks", "gold resolves, no patch fails", "main")
-        )
+        if total:
+            valid_card = card(
+                "valid", f"{valid} / {total}", "valid tasks", "gold resolves, no patch fails", "main"
+            )
+        else:
+            valid_card = card(
+                "valid", "–", "valid tasks", "known when the validation report is written", "main"
+            )
+        cards.insert(0, valid_card)
         bare = [e for e in run.episodes if e.label == "no-patch"]
         cards.append(
             card(

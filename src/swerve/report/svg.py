@@ -68,7 +68,16 @@ def histogram_svg(values: Sequence[float], *, title: str, unit: str = "", bins: 
     median = ordered[len(ordered) // 2]
     mx = left + plot_w * (median - edges[0]) / (edges[-1] - edges[0])
     body.append(f'<line class="mark" x1="{mx:.1f}" x2="{mx:.1f}" y1="{top}" y2="{top + plot_h}"/>')
-    body.append(_text(mx + 3, top + 10, f"median {_fmt(median)}{unit}", cls="note"))
+    right_half = mx > left + plot_w * 0.6
+    body.append(
+        _text(
+            mx - 3 if right_half else mx + 3,
+            top + 10,
+            f"median {_fmt(median)}{unit}",
+            "end" if right_half else "start",
+            cls="note",
+        )
+    )
     body.append(
         f'<line class="ax" x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}"/>'
     )
@@ -145,7 +154,7 @@ def line_svg(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], *, tit
 
 
 def strips_svg(groups: Sequence[tuple[str, Sequence[float], bool]], *, title: str) -> str:
-    """One row per group: its rewards as dots on [0, 1] (jittered when equal), the mean as a tick;
+    """One row per group: its rewards as dots on [0, 1] (equal ones side by side), the mean as a tick;
     groups whose rewards are all equal (no signal for group-relative training) are flagged."""
     if not groups:
         return ""
@@ -166,9 +175,10 @@ def strips_svg(groups: Sequence[tuple[str, Sequence[float], bool]], *, title: st
         for r in rewards:
             clipped = min(1.0, max(0.0, r))
             n = seen[clipped] = seen.get(clipped, 0) + 1
-            jitter = ((n - 1) % 5 - 2) * 2.2
+            step = ((n - 1) % 10) * 3.2  # equal rewards side by side, inward, so each sample shows
+            jitter = step if clipped <= 0.5 else -step
             body.append(
-                f'<circle class="dot" cx="{left + plot_w * clipped:.1f}" cy="{y + jitter:.1f}" r="2.6"/>'
+                f'<circle class="dot" cx="{left + plot_w * clipped + jitter:.1f}" cy="{y:.1f}" r="2.4"/>'
             )
         m = sum(rewards) / len(rewards)
         mx = left + plot_w * min(1.0, max(0.0, m))
