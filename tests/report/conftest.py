@@ -83,6 +83,15 @@ def validation_run(builtin_ready: None, scratch: Path) -> tuple[Path, subprocess
 
 
 @pytest.fixture(scope="session")
+def predictions_run(builtin_ready: None, scratch: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """(report folder, result) of ``swerve eval --predictions gold`` on two tasks."""
+    out = scratch / "pred"
+    done = swerve("eval", "--dataset", "builtin", "--predictions", "gold", "--instance-ids", *VALIDATED,
+                  "--workers", "2", "--report-dir", str(out), "--run-id", "pred")  # fmt: skip
+    return out, _checked(done, "swerve eval --predictions gold")
+
+
+@pytest.fixture(scope="session")
 def agent_run(solver: Path, scratch: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """(report folder, result) of ``swerve eval --model replay:<solver>`` on the four tasks."""
     out = scratch / "agent"

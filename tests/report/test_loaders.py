@@ -69,6 +69,22 @@ def test_an_agent_eval_folder_reads_the_report_and_the_trajectories(agent_run) -
     assert any(label.startswith("harness log") for label, _ in detail.notes), "and the logs from the harness"
 
 
+def test_graded_predictions_show_their_patch_tests_and_logs(predictions_run) -> None:
+    out, _ = predictions_run
+    run = load_run(out / "gold.pred.json")
+    report = json.loads((out / "gold.pred.json").read_text())
+    assert run.kind == "eval" and run.model == "gold" and run.run_id == "pred"
+    assert sorted(e.task_id for e in run.episodes if e.resolved) == sorted(report["resolved_ids"])
+    episode = run.episodes[0]
+    log_dir = out / "logs" / "run_evaluation" / "pred" / "gold" / episode.task_id
+    detail = episode.load_detail()
+    assert detail.patch == (log_dir / "patch.diff").read_text() and detail.messages == []
+    graded = json.loads((log_dir / "swerve.json").read_text())
+    assert detail.tests["FAIL_TO_PASS"] == graded["tests_status"]["FAIL_TO_PASS"]
+    assert detail.log_tail.strip().splitlines()[-1] in (log_dir / "test_output.txt").read_text()
+    assert set(episode.timings) >= {"build_s", "tests_s", "total_s"}, "the harness's own phases"
+
+
 def test_a_validation_report_gives_gold_and_no_patch_episodes(validation_run) -> None:
     out, _ = validation_run
     run = load_run(out / "validation.val.json")
@@ -94,7 +110,8 @@ def test_the_newest_run_of_a_folder_is_shown_and_the_others_named(validation_run
     os.utime(older, (1, 1))
     run = load_run(both)
     assert run.run_id == "val"
-    assert any("2 runs" in p and "older" in p for p in run.problems)
+    assert dict(run.facts)["other runs in this folder"].startswith("older:")
+    assert run.problems == [], "other runs are no problem of this one"
 
 
 def test_a_broken_gym_run_is_shown_as_far_as_it_goes(dir_run: Path, scratch: Path) -> None:

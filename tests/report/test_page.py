@@ -103,9 +103,10 @@ def test_swerve_report_writes_the_page_and_says_where(validation_run, scratch: P
     assert page_parts(target.read_text())["report-data"]["run"]["kind"] == "validation"
 
 
-def test_eval_and_gym_runs_end_with_their_page(validation_run, agent_run, gym_run) -> None:
+def test_eval_and_gym_runs_end_with_their_page(validation_run, predictions_run, agent_run, gym_run) -> None:
     for folder, done, page in (
         (validation_run[0], validation_run[1], "validation.val.html"),
+        (predictions_run[0], predictions_run[1], "gold.pred.html"),
         (agent_run[0], agent_run[1], next(agent_run[0].glob("*.agent.json")).with_suffix(".html").name),
         (gym_run[0], gym_run[1], "report.html"),
     ):

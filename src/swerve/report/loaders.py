@@ -91,14 +91,12 @@ def _load_eval_folder(folder: Path) -> Run:
     runs = sorted(_runs_in(folder), key=lambda r: r[0])
     if not runs:
         raise ReportError(f"{folder} holds no eval run yet (no run report and no logs/run_evaluation/<run>)")
-    _, run_id, load = runs[-1]
+    load = runs[-1][2]
     run = load()
     if len(runs) > 1:
         others = ", ".join(r[1] for r in runs[:-1][-5:])
-        run.problem(
-            f"{folder} holds {len(runs)} runs; this page shows the newest ({run_id}). "
-            f"Others: {others}. Give the run's report file to see another."
-        )
+        more = f" (and {len(runs) - 6} more)" if len(runs) > 6 else ""
+        run.facts.append(("other runs in this folder", f"{others}{more}: give a run's report file to see it"))
     run.sources.append(str(folder))
     return run
 

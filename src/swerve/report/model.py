@@ -18,7 +18,6 @@ RESOLVED, FAILED, INFRA, PENDING = "resolved", "failed", "infra", "pending"
 # eval outcomes (swerve.eval.reports) by class; an unknown outcome counts as a failure
 INFRA_OUTCOMES = ("env_unavailable", "error", "infra_error")
 TEST_GROUPS = ("FAIL_TO_PASS", "PASS_TO_PASS", "FAIL_TO_FAIL", "PASS_TO_FAIL")
-KINDS = ("eval", "agent-eval", "gym", "validation")
 
 
 def klass_of(outcome: str) -> Klass:
@@ -43,10 +42,6 @@ class Detail:
     verdict: dict[str, Any] = field(default_factory=dict)  # outcome, resolution, cause, exit code
     notes: list[tuple[str, str]] = field(default_factory=list)  # (label, text) shown above the rest
 
-    @property
-    def empty(self) -> bool:
-        return not (self.messages or self.patch or self.tests or self.log_tail or self.notes)
-
 
 @dataclass
 class Episode:
@@ -67,7 +62,6 @@ class Episode:
     input_tokens: int | None = None
     output_tokens: int | None = None
     timings: dict[str, float] = field(default_factory=dict)  # model_s, env_s, verify_s, total_s, ...
-    started_at: str = ""
     tests: dict[str, tuple[int, int]] = field(default_factory=dict)  # group -> (passed, total)
     # reads the episode's trajectory, diff and logs from disk (None: there is nothing to show)
     load_detail: Callable[[], Detail] | None = field(default=None, repr=False, compare=False)
@@ -118,7 +112,7 @@ def _names(value: Any) -> list[str]:
 class Run:
     """One run of any kind, ready for statistics and rendering."""
 
-    kind: str  # one of KINDS (a loader for another kind adds its own name)
+    kind: str  # eval, agent-eval, gym, validation (a loader for another kind adds its own name)
     path: str
     title: str
     run_id: str = ""

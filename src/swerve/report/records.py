@@ -95,7 +95,6 @@ def episode_from_record(record: dict[str, Any], *, label: str = "") -> Episode:
         input_tokens=count(usage.get("input_tokens")) if usage else None,
         output_tokens=count(usage.get("output_tokens")) if usage else None,
         timings=_timings(record, report),
-        started_at=text(record.get("started_at")),
         tests=test_counts(verdict.get("tests_status") or report.get("tests_status")),
     )
 
