@@ -23,7 +23,7 @@ from typing import Any
 from swerve.report.model import Detail, Episode
 
 CHUNK_BYTES = 256 * 1024
-LIMITS = {"tool": 6000, "text": 8000, "arg": 4000, "patch": 200_000, "note": 4000, "log": 8192}
+LIMITS = {"tool": 6000, "text": 8000, "arg": 4000, "patch": 200_000, "note": 4000, "log": 9000}
 FLOORS = {"patch": 20_000, "log": 1500}  # never folded below these
 TEST_NAMES = 400  # of each result of each test group
 INTERNED_LIST = 20  # test-name lists at least this long go to the string table

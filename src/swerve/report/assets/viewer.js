@@ -126,9 +126,14 @@ function verdictView(row, d) {
     ["resolution", v.resolution], ["cause", row.cause || v.cause], ["exit reason", row.exit], ["tests exit code", v.test_exit_code],
     ["FAIL_TO_PASS", row.f2p], ["PASS_TO_PASS", row.p2p], ["turns", row.turns],
     ["tokens", row.tokens_in === null ? null : `${row.tokens_in} in, ${row.tokens_out} out`],
-    ["time", row.total_s === null ? null : `${fmt.sec(row.total_s)} (model ${fmt.sec(row.model_s)}, tools ${fmt.sec(row.env_s)}, verify ${fmt.sec(row.verify_s)})`]];
+    ["time", row.total_s === null ? null : fmt.sec(row.total_s) + timeParts(row)]];
   return el("dl", { class: "kv", id: "verdict" }, items.filter(([, x]) => x !== null && x !== undefined && x !== "")
     .map(([k, x]) => [el("dt", {}, k), el("dd", { "data-field": k }, x)]));
+}
+
+function timeParts(row) {
+  const parts = [["model", row.model_s], ["tools", row.env_s], ["verify", row.verify_s]].filter(([, v]) => v !== null && v !== undefined);
+  return parts.length ? ` (${parts.map(([k, v]) => `${k} ${fmt.sec(v)}`).join(", ")})` : "";
 }
 
 function section(id, title, ...content) {
@@ -150,7 +155,7 @@ async function renderEpisode(row) {
     if (d.scale) {
       parts.push(el("p", { class: "fold-note" }, `Long texts of this episode were cut to ${Math.round(100 * d.scale)}% of the usual length to fit the file's size budget; \`swerve report --serve\` shows them in full.`));
     }
-    if (!d.messages.length) parts.push(el("p", { class: "fold-note" }, "the record holds no conversation"));
+    if (!d.messages.length) parts.push(el("p", { class: "fold-note" }, "no conversation was recorded for this episode"));
     for (const [label, text] of d.notes.filter(([l]) => !l.startsWith("harness"))) parts.push(section("", label, folded(text, strings, { lines: 12 })));
     parts.push(section("v-diff", "Final diff", diffView(d.patch, strings)));
     parts.push(section("v-tests", "Tests", testsView(d.tests, strings)));
