@@ -56,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--validate", action="store_true", help="run gold and no patch; report invalid tasks")
     p.add_argument("--force", action="store_true", help="run again instances this run id already finished")
+    p.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
     add_model_flags(p, timeout_flag="--agent-timeout")
     p.set_defaults(func=run)
 
@@ -83,16 +84,21 @@ def _load_tasks(dataset: str) -> list[Any]:
 
 
 class Progress:
-    """One live status line on a terminal; one line per finished instance otherwise."""
+    """The shared progress line (``swerve.cli.progress``) on a terminal; one line per finished
+    instance otherwise."""
+
+    INFRA = ("env_unavailable", "error")
 
     def __init__(self, total: int, stream: Any = sys.stderr) -> None:
+        from swerve.cli.progress import ProgressLine
+
         self.total = total
         self.stream = stream
-        self.live = hasattr(stream, "isatty") and stream.isatty()
+        self.line = ProgressLine(total, stream=stream)
+        self.live = self.line.live
         self.counts: dict[str, int] = {}
         self.stages: dict[str, str] = {}
         self.done = 0
-        self.start = time.monotonic()
 
     def __call__(self, kind: str, instance_id: str, detail: Any) -> None:
         if kind == "stage":
@@ -108,16 +114,14 @@ class Progress:
                     file=self.stream,
                 )
         if self.live:
-            counts = " · ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
-            running = ", ".join(f"{i} ({s})" for i, s in list(self.stages.items())[:2])
-            line = f"[{self.done}/{self.total}] {time.monotonic() - self.start:5.0f}s {counts}"
-            if running:
-                line += f" | {running}"
-            print(f"\r\033[K{line[:200]}", end="", file=self.stream, flush=True)
+            counts = [f"{k} {v}" for k, v in sorted(self.counts.items()) if k not in self.INFRA]
+            stages = ", ".join(f"{i} ({s})" for i, s in list(self.stages.items())[:2])
+            infra = sum(self.counts.get(k, 0) for k in self.INFRA)
+            self.line.update(done=self.done, running=len(self.stages), infra=infra, extra=counts, note=stages)
+            self.line.show()
 
     def finish(self) -> None:
-        if self.live:
-            print(file=self.stream)
+        self.line.finish()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,9 +171,9 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
     )
     if args.validate:
-        return _run_validation(tasks, options)
+        return _run_validation(tasks, options, not args.no_report)
     if agent is not None:
-        return _run_agent(tasks, agent, options, args.sandbox)
+        return _run_agent(tasks, agent, options, args.sandbox, not args.no_report)
     try:
         predictions = _predictions(args.predictions, all_tasks, tasks)
     except (TaskError, OSError) as exc:
@@ -180,10 +184,11 @@ def run(args: argparse.Namespace) -> int:
         progress,
         harness.evaluate(tasks, predictions),
         "interrupted; finished instances keep their reports (run again with the same --run-id)",
+        not args.no_report,
     )
 
 
-def _run_and_report(progress: Progress, work: Any, interrupted: str) -> int:
+def _run_and_report(progress: Progress, work: Any, interrupted: str, html: bool = True) -> int:
     """Run an evaluation with its progress display, then print the summary table."""
     from swerve.eval.reports import summary_lines
 
@@ -200,10 +205,14 @@ def _run_and_report(progress: Progress, work: Any, interrupted: str) -> int:
     if report.get("trajectories"):
         print(f"trajectories: {report['trajectories']}")
     print(f"report: {path}")
+    if html:
+        from swerve.cli.report_cmd import publish
+
+        publish(path)
     return 0
 
 
-def _run_agent(tasks: list[Any], agent: Any, options: Any, sandbox: str) -> int:
+def _run_agent(tasks: list[Any], agent: Any, options: Any, sandbox: str, html: bool) -> int:
     from swerve.gym.evaluate import evaluate_agent
 
     progress = Progress(len(tasks))
@@ -220,6 +229,7 @@ def _run_agent(tasks: list[Any], agent: Any, options: Any, sandbox: str) -> int:
         progress,
         evaluate_agent(tasks, agent, options, sandbox=sandbox, on_event=on_event),
         "interrupted; finished episodes are kept (run again with the same --run-id)",
+        html,
     )
 
 
@@ -234,7 +244,7 @@ def _predictions(source: str, all_tasks: list[Any], tasks: list[Any]) -> dict[st
     return {k: v for k, v in predictions.items() if k in ids}
 
 
-def _run_validation(tasks: list[Any], options: Any) -> int:
+def _run_validation(tasks: list[Any], options: Any, html: bool) -> int:
     from swerve.eval.harness import Harness
     from swerve.eval.validation import validate
 
@@ -252,4 +262,8 @@ def _run_validation(tasks: list[Any], options: Any) -> int:
     for iid, item in sorted(report["invalid_ids"].items())[:30]:
         print(f"  {iid}: {item['cause']}: {item['detail'][:160]}")
     print(f"report: {path}")
+    if html:
+        from swerve.cli.report_cmd import publish
+
+        publish(path)
     return 0

@@ -7,7 +7,6 @@ import asyncio
 import json
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--ray-workers", type=int, help="environment workers (default: one per node)")
     r.add_argument("--run-id", help="name of the run (default: the out folder's name)")
     r.add_argument("--json", action="store_true", help="print the summary as one JSON object at the end")
+    r.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
     add_model_flags(r)
     r.set_defaults(func=run)
 
@@ -75,42 +75,43 @@ def _fail(message: str) -> int:
 
 
 class Display:
-    """A live status line on a terminal; a line every few seconds otherwise."""
+    """The pool's progress on the shared progress line (``swerve.cli.progress``)."""
 
     def __init__(self, planned: int, stream: Any = sys.stderr) -> None:
-        self.stream = stream
-        self.live = hasattr(stream, "isatty") and stream.isatty()
-        self.planned = planned
-        self.last = 0.0
+        from swerve.cli.progress import ProgressLine
+
+        self.progress = ProgressLine(planned, stream=stream)
+        self.live = self.progress.live
         self.pool: Any = None  # its ``progress`` is read at each refresh
 
     def __call__(self, kind: str, episode: Any, record: Any) -> None:
-        now = time.monotonic()
-        if self.live or now - self.last < 5:
-            return  # a terminal is refreshed by the run loop
-        self.last = now
-        self.show()
+        if not self.live:  # a terminal is refreshed by the run loop
+            self.show()
 
     def line(self) -> str:
         p = self.pool.progress if self.pool is not None else None
         if p is None:
             return ""
         mean = "-" if p.mean_reward is None else f"{p.mean_reward:.3f}"
-        return (
-            f"done {p.done + p.skipped}/{p.planned} · running {p.running} · infra errors {p.infra_errors}"
-            f" · retries {p.retries} · mean reward {mean} · model {p.model_s:.0f}s vs env {p.env_s:.0f}s"
-            f" · {p.per_minute:.1f}/min"
+        self.progress.update(
+            done=p.done,
+            earlier=p.skipped,
+            running=p.running,
+            infra=p.infra_errors,
+            extra=[
+                f"retries {p.retries}",
+                f"mean reward {mean}",
+                f"model {p.model_s:.0f}s vs env {p.env_s:.0f}s",
+            ],
         )
+        return self.progress.text()
 
     def show(self) -> None:
-        if self.live:
-            print(f"\r\033[K{self.line()[:200]}", end="", file=self.stream, flush=True)
-        else:
-            print(self.line(), file=self.stream, flush=True)
+        if self.line():
+            self.progress.show()
 
     def finish(self) -> None:
-        if self.live:
-            print(file=self.stream)
+        self.progress.finish()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,6 +141,11 @@ def run(args: argparse.Namespace) -> int:
         return 130
     summary = progress.to_json() | {"out": str(Path(args.out))}
     if args.json:
+        if not args.no_report:  # stdout keeps the one JSON line
+            from swerve.cli.report_cmd import publish
+
+            page = publish(args.out, stream=sys.stderr)
+            summary["report"] = str(page) if page else None
         print(json.dumps(summary))
     else:
         mean = "-" if progress.mean_reward is None else f"{progress.mean_reward:.3f}"
@@ -147,6 +153,10 @@ def run(args: argparse.Namespace) -> int:
             f"episodes {progress.done} new, {progress.skipped} earlier · infra errors {progress.infra_errors}"
             f" · mean reward {mean} · {summary['wall_s']:.1f}s\nrun: {args.out} (swerve gym stats {args.out})"
         )
+        if not args.no_report:
+            from swerve.cli.report_cmd import publish
+
+            publish(args.out)
     return 0
 
 
