@@ -253,3 +253,19 @@ def test_gym_bench_prints_one_json_line(outside_tmp: Path):
     data = json.loads(done.stdout.strip().splitlines()[-1])
     assert data["envs"] == 40 and data["failures"] == 0 and data["leftovers"] == 0
     assert data["rewarded"] == 40 and data["wall_s"] > 0 and data["peak_rss_mb"] > 0
+
+
+async def test_the_running_count_is_what_is_in_flight_when_they_start(envs: Path, outside_tmp: Path):
+    source = source_of(envs, 3)
+    agent = AgentConfig(model=script(outside_tmp / "s.json", solving_turns()))
+    runner = EpisodeRunner(source, agent, run_id="t")
+    seen: list[int] = []
+    pool: Pool | None = None
+
+    def on_event(kind, episode, record) -> None:
+        if kind == "started" and pool is not None:
+            seen.append(pool.progress.running)
+
+    pool = Pool(LocalExecutor(runner, PoolLimits(envs=2)), None, on_event=on_event)
+    await pool.run(plan_episodes(source.task_ids(), 1))
+    assert seen[:2] == [2, 2]  # a display woken by either start sees both in flight

@@ -420,3 +420,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_each_problem_of_a_resumed_store_is_said_once(tmp_path: Path):
+    config = {"source": "s", "model": "m", "sampling": {}, "samples": 1}
+    with RunStore.open(tmp_path / "run", config) as store:
+        store.append(record("a"))
+    with open(tmp_path / "run" / EPISODES, "a") as f:
+        f.write(json.dumps(record("a")) + "\n")
+    with RunStore.open(tmp_path / "run", config) as store:
+        problems = list(store.problems)
+    assert problems == ["line 2: duplicate record of episode a#0; the first is kept"]

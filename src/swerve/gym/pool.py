@@ -159,15 +159,17 @@ class Pool:
         try:
             outstanding = 0  # started and not yet taken from ``results``
             while queue or outstanding:
+                started = []
                 while queue and outstanding < max(1, self.executor.capacity):
                     episode = queue.popleft()
                     task = asyncio.create_task(one(episode))
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
                     outstanding += 1
-                    progress.running = outstanding
+                    started.append(episode)
+                progress.running = outstanding  # before the events, so a display sees all in flight
+                for episode in started:
                     self.on_event("started", episode, None)
-                progress.running = outstanding
                 episode, record = await results.get()
                 outstanding -= 1
                 if record is None:

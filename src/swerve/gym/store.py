@@ -364,8 +364,9 @@ class RunStore:
         if scan.torn:
             self._cut_torn_tail(scan)
         self.problems.extend(scan.problems)
-        if scan.duplicates:
-            self.problems.append(f"{scan.duplicates} duplicate record(s) ignored (the first of each kept)")
+        listed = sum("duplicate record of episode" in p for p in scan.problems)
+        if scan.duplicates > listed:  # each is listed once; only what the list left out is counted
+            self.problems.append(f"{scan.duplicates - listed} more duplicate record(s) ignored (the first of each kept)")
         for problem in self.problems:
             log.warning("%s: %s", self.path, problem)
         self._entries = scan.entries
