@@ -4,10 +4,9 @@ limits are built from settings, for every face (``swerve -p``, the app, eval, gy
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from swerve.agent.permissions import APPROVAL_MODES
@@ -15,13 +14,20 @@ from swerve.errors import ConfigError
 from swerve.models.base import Pricing
 from swerve.models.factory import PROVIDERS, TOOL_PROTOCOLS
 from swerve.models.urls import is_loopback
-from swerve.paths import swerve_home
+from swerve.settings_files import (
+    is_trusted,
+    project_filter,
+    project_settings_path,
+    read_settings_file,
+    user_settings_path,
+)
 
 if TYPE_CHECKING:
     from swerve.agent.events import EventSink
     from swerve.agent.loop import Agent, RunLimits
     from swerve.agent.permissions import Permission
     from swerve.models.base import Message, Model
+    from swerve.models.retry import Retry
     from swerve.tools.base import ToolContext
     from swerve.tools.registry import ToolRegistry
 
@@ -46,7 +52,12 @@ class Settings:
     allow: list[str] = field(default_factory=list)
     deny: list[str] = field(default_factory=list)
     mcp_servers: dict[str, Any] = field(default_factory=dict)
+    scrub_secret_env: bool = True  # host-mode commands do not inherit *KEY*/*TOKEN*/... variables
+    shell_env_keep: list[str] = field(default_factory=list)  # ...except these
     sources: dict[str, str] = field(default_factory=dict)  # field -> where its value came from
+    untrusted_project: str | None = None  # project settings not applied: the folder is not trusted
+    held_mcp_servers: dict[str, Any] = field(default_factory=dict)  # a project's, awaiting approval
+    notes: list[str] = field(default_factory=list)  # what of the project's settings was not applied
 
 
 # settings.json key -> Settings field
@@ -66,32 +77,10 @@ _KEYS = {
     "sandbox": "sandbox",
     "allowedDirs": "allowed_dirs",
     "mcpServers": "mcp_servers",
+    "scrubSecretEnv": "scrub_secret_env",
+    "shellEnvKeep": "shell_env_keep",
 }
 _SAMPLING_KEYS = {"temperature", "top_p", "top_k", "repetition_penalty", "max_tokens", "seed"}
-
-
-def user_settings_path() -> Path:
-    return swerve_home() / "settings.json"
-
-
-def project_settings_path(cwd: str) -> Path:
-    return Path(cwd) / ".swerve" / "settings.json"
-
-
-def read_settings_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a JSON object")
-    return data
 
 
 def _apply_file(settings: Settings, data: dict[str, Any], source: str) -> None:
@@ -131,14 +120,30 @@ def _provider_guess(settings: Settings, env: dict[str, str]) -> str:
 
 def resolve(cwd: str, flags: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
     """Resolve the settings that apply in ``cwd``. ``flags`` holds Settings field names; ``None`` values
-    mean the flag was not given."""
+    mean the flag was not given. The project's settings apply only in a trusted folder, or with the
+    flag ``trust`` (``--trust``), and only as far as ``settings_files.project_filter`` lets them."""
     env = dict(os.environ if env is None else env)
-    settings = Settings()
-    _apply_file(settings, read_settings_file(user_settings_path()), str(user_settings_path()))
-    project = project_settings_path(cwd)
-    _apply_file(settings, read_settings_file(project), str(project))
-
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    trust = bool(flags.pop("trust", False))
+    settings = Settings()
+    user_path = user_settings_path()
+    user = read_settings_file(user_path)
+    _apply_file(settings, user, str(user_path))
+    project = project_settings_path(cwd)
+    data = read_settings_file(project)
+    if data and (trust or is_trusted(cwd, user)):
+        applied, held, notes = project_filter(
+            data,
+            approval_mode=settings.approval_mode,
+            sandbox=bool(settings.sandbox),
+            key_is_users=settings.sources.get("api_key") == str(user_path),
+        )
+        _apply_file(settings, applied, str(project))
+        settings.held_mcp_servers = held
+        settings.notes += [f"{project}: {n}" for n in notes]
+    elif data:
+        settings.untrusted_project = str(project)
+
     provisional = Settings(
         model=flags.get("model", settings.model),
         provider=flags.get("provider", settings.provider),
@@ -237,8 +242,9 @@ class AgentConfig:
             notes=notes,
         )
 
-    def build_model(self) -> Model:
-        """The Model these settings name. Raises ValueError for settings that cannot work."""
+    def build_model(self, on_retry: Callable[[Retry], None] | None = None) -> Model:
+        """The Model these settings name; ``on_retry`` hears of each retry (cause and wait). Raises
+        ValueError for settings that cannot work."""
         from swerve.models.base import Sampling
         from swerve.models.factory import create_model
 
@@ -252,6 +258,7 @@ class AgentConfig:
             context_window=self.context_window,
             sampling=sampling,
             server_kind=self.server_kind,
+            on_retry=on_retry,
         )
 
     def effective_sampling(self) -> dict[str, Any]:

@@ -10,6 +10,15 @@ from typing import Any
 SECRET_NAME = re.compile(r"(API_KEY|_TOKEN|SECRET|PASSWORD|AUTH)", re.IGNORECASE)
 MIN_SECRET_LEN = 8
 MASK = "[redacted]"
+# variables a host-mode shell command does not inherit by default (names with these words)
+SECRET_ENV_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+
+
+def scrub_env(env: dict[str, str], keep: Iterable[str] = ()) -> dict[str, str]:
+    """``env`` without the variables whose names look like they hold a secret (``keep`` names
+    stay); what a command the model runs on the host inherits."""
+    kept = set(keep)
+    return {k: v for k, v in env.items() if k in kept or not SECRET_ENV_NAME.search(k)}
 
 
 def secret_values(extra: list[str | None] | None = None, environ: dict[str, str] | None = None) -> list[str]:

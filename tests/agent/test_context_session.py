@@ -74,7 +74,14 @@ def test_settings_precedence_flags_env_project_user(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("SWERVE_HOME", str(home))
     (home / "settings.json").write_text(
-        json.dumps({"model": "user-model", "maxTurns": 7, "approvalMode": "plan"})
+        json.dumps(
+            {
+                "model": "user-model",
+                "maxTurns": 7,
+                "approvalMode": "plan",
+                "trustedFolders": [str(tmp_path / "proj")],
+            }
+        )
     )
     proj = tmp_path / "proj"
     (proj / ".swerve").mkdir(parents=True)

@@ -305,8 +305,12 @@ def test_tool_of_a_real_mcp_server(tmp_path, home, terms):
     (repo / ".swerve" / "settings.json").write_text(json.dumps(settings))
     script = [{"tool_calls": [tc("mcp__demo__add", a=2, b=40)]}, {"text": "It is 42."}]
     with OpenAIScriptServer(script) as srv:
-        term = start_app(repo, app_env(home, srv.base_url))
+        term = Term([sys.executable, "-m", "swerve.cli.main"], repo, app_env(home, srv.base_url))
         terms.append(term)
+        term.wait("Trust this folder?", timeout=60)  # a project's settings apply only when trusted
+        term.send("1")
+        term.wait(f"start the MCP server 'demo': {sys.executable}", timeout=30)  # its exact command
+        term.send("1")
         term.wait("MCP servers connected: demo (1 tools)", timeout=60)
         term.type_line("add 2 and 40")
         term.wait("Allow mcp__demo__add?")

@@ -35,8 +35,8 @@ def test_overrides_merge_with_defaults():
     assert model.sampling == Sampling(
         temperature=0.2, top_p=0.8, top_k=20, repetition_penalty=1.05, max_tokens=16384
     )
-    assert create_model("gpt-4o", context_window=5000).context_window == 5000
-    assert create_model("gpt-4o").url == "https://api.openai.com/v1/chat/completions"
+    assert create_model("gpt-4o", api_key="k", context_window=5000).context_window == 5000
+    assert create_model("gpt-4o", api_key="k").url == "https://api.openai.com/v1/chat/completions"
 
 
 def test_anthropic_by_model_name_or_base_url():
@@ -44,7 +44,7 @@ def test_anthropic_by_model_name_or_base_url():
     assert isinstance(claude, AnthropicMessagesModel) and claude.context_window == 200000
     assert claude.url == "https://api.anthropic.com/v1/messages"
     dashscope = create_model(
-        "qwen3-coder-plus", base_url="https://dashscope-intl.aliyuncs.com/apps/anthropic", env={}
+        "qwen3-coder-plus", base_url="https://dashscope-intl.aliyuncs.com/apps/anthropic", api_key="k", env={}
     )
     assert isinstance(dashscope, AnthropicMessagesModel)
     assert dashscope.url == "https://dashscope-intl.aliyuncs.com/apps/anthropic/v1/messages"
@@ -105,5 +105,13 @@ async def test_end_to_end_through_the_factory(openai_server, anthropic_server):
 
 
 def test_openrouter_gets_an_identifying_header():
-    model = create_model("qwen/qwen3-coder", base_url="https://openrouter.ai/api/v1")
+    model = create_model("qwen/qwen3-coder", base_url="https://openrouter.ai/api/v1", api_key="k")
     assert model._headers.get("X-Title") == "swerve"
+
+
+def test_a_public_endpoint_without_a_key_fails_at_once_naming_the_variable():
+    with pytest.raises(ValueError, match="set OPENAI_API_KEY"):
+        create_model("gpt-4o", env={})
+    with pytest.raises(ValueError, match="set ANTHROPIC_API_KEY"):
+        create_model("claude-sonnet-4-5", env={})
+    assert create_model("m", base_url="http://127.0.0.1:9/v1").name == "m"  # a local server needs none

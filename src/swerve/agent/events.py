@@ -69,7 +69,7 @@ class Notice:
     """Something the user should know that is not part of the conversation (a loop warning, a compression)."""
 
     text: str
-    kind: str = "info"  # info | warning | compression
+    kind: str = "info"  # info | warning | compression | retry
 
 
 @dataclass

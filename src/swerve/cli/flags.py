@@ -127,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-r", "--resume", metavar="ID", help="resume session ID")
     p.add_argument("--trajectory", metavar="PATH", help="write the run's trajectory record (JSON) to PATH")
     p.add_argument("--cwd", default=None, help="work in this directory instead of the current one")
+    p.add_argument(
+        "--trust",
+        action="store_true",
+        default=None,
+        help="apply this folder's .swerve/settings.json (they can only tighten security)",
+    )
     p.add_argument("-v", "--version", action="version", version=f"swerve {__version__}")
     return p
 
@@ -139,6 +145,7 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "approval_mode": mode,
         "max_cost": args.max_cost,
         "sandbox": args.sandbox,
+        "trust": args.trust,
         "allowed_dirs": [os.path.abspath(d) for d in args.add_dir] if args.add_dir else None,
     }
 

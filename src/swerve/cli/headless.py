@@ -42,7 +42,13 @@ async def run_headless(args: argparse.Namespace) -> int:
         args.output_format, session, include_partial=args.include_partial_messages, verbose=args.verbose
     )
     session.listeners.append(printer.handle)
-    for note in session.notes:
+    if session.settings.untrusted_project:
+        print(
+            f"swerve: {session.settings.untrusted_project} is not applied: this folder is not trusted "
+            "(pass --trust, or trust it once in the app)",
+            file=sys.stderr,
+        )
+    for note in [*session.settings.notes, *session.notes]:
         print(f"swerve: {note}", file=sys.stderr)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

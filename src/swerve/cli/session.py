@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swerve.agent.context import load_project_context
-from swerve.agent.events import Compressed, Event, MessageAdded
+from swerve.agent.events import Compressed, Event, MessageAdded, Notice
 from swerve.agent.loop import Agent
 from swerve.agent.permissions import Asker, Permission
 from swerve.agent.prompts import system_prompt
@@ -18,6 +18,7 @@ from swerve.agent.trajectory import utc_now
 from swerve.config import AgentConfig, Settings, resolve
 from swerve.errors import ConfigError, ModelError, RunError, SandboxError, SessionError
 from swerve.models.base import Model
+from swerve.models.retry import Retry
 from swerve.sandbox.base import Workspace
 from swerve.secrets import secret_values
 from swerve.tools.base import ToolContext
@@ -70,12 +71,17 @@ def agent_config(settings: Settings) -> AgentConfig:
         raise RunError(str(exc)) from None
 
 
-def make_model(config: AgentConfig) -> Model:
+def make_model(config: AgentConfig, on_retry: Callable[[Retry], None] | None = None) -> Model:
     """The model of ``config``; RunError saying why when it cannot be used."""
     try:
-        return config.build_model()
+        return config.build_model(on_retry)
     except (ValueError, OSError, ModelError) as exc:
         raise RunError(f"cannot use model {config.model!r}: {exc}") from None
+
+
+def describe_retry(retry: Retry) -> str:
+    """One line on a retry: its cause and how long it waits."""
+    return f"model request failed ({retry.cause}); retry {retry.attempt} in {retry.delay:.1f} s"
 
 
 async def make_workspace(settings: Settings, cwd: str) -> Workspace:
@@ -88,7 +94,7 @@ async def make_workspace(settings: Settings, cwd: str) -> Workspace:
             raise RunError(f"cannot start the sandbox: {exc}") from None
     from swerve.sandbox.host import HostWorkspace
 
-    return HostWorkspace(cwd)
+    return HostWorkspace(cwd, scrub_secrets=settings.scrub_secret_env, keep_env=settings.shell_env_keep)
 
 
 async def open_session(
@@ -113,17 +119,17 @@ async def open_session(
             raise RunError(str(exc)) from None
         history = load_messages(log_path)
     config = await asyncio.to_thread(agent_config, settings)  # may ask the endpoint about itself
-    model = make_model(config)
-    from swerve.tools import default_tools
-
-    workspace = await make_workspace(settings, cwd)
-    tools = ToolRegistry(default_tools())
     secrets = secret_values([settings.api_key])
     if log_path is not None:
         log = SessionLog(log_path, secrets)
     else:
-        log = SessionLog.create(cwd, {"model": settings.model, "created": utc_now()}, secrets)
+        log = SessionLog.create(cwd, {"model": config.model, "created": utc_now()}, secrets)
     dispatch = Dispatch(log)
+    model = make_model(config, on_retry=lambda retry: dispatch(Notice(describe_retry(retry), "retry")))
+    from swerve.tools import default_tools
+
+    workspace = await make_workspace(settings, cwd)
+    tools = ToolRegistry(default_tools())
     agent = config.build_agent(
         model,
         tools,

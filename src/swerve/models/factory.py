@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from swerve.models.base import Model, Sampling, default_sampling
+
+if TYPE_CHECKING:
+    from swerve.models.retry import Retry
 
 PROVIDERS = ("openai", "anthropic")
 TOOL_PROTOCOLS = ("native", "qwen-xml")
@@ -42,6 +46,22 @@ def known_context_window(model: str) -> int:
     if name.startswith(("o1", "o3", "o4")):  # OpenAI reasoning models
         return 200000
     return DEFAULT_CONTEXT_WINDOW
+
+
+# public endpoints that answer nothing without a key: fail at once instead of retrying a 401
+KEYED_HOSTS = ("api.openai.com", "api.anthropic.com", "openrouter.ai", "dashscope", "api.deepseek.com")
+
+
+def _require_key(url: str, key: str | None, variable: str) -> None:
+    """A ValueError naming the variable to set when ``url`` needs a key and none is configured."""
+    from swerve.models.urls import is_loopback
+
+    if key or is_loopback(url):
+        return
+    if any(host in url for host in KEYED_HOSTS):
+        raise ValueError(
+            f"no API key is configured for {url}: set {variable} (or apiKey in settings, or --api-key)"
+        )
 
 
 def default_max_tokens(context_window: int) -> int:
@@ -85,6 +105,7 @@ def create_model(
     sampling: Sampling | None = None,
     env: Mapping[str, str] | None = None,
     server_kind: str | None = None,
+    on_retry: Callable[[Retry], None] | None = None,
 ) -> Model:
     """The Model for these settings. ``model`` ``replay:PATH`` or ``replay:demo`` gives a
     ReplayModel. Raises ValueError for settings that cannot work (the message says which)."""
@@ -119,6 +140,7 @@ def create_model(
         token_env = env.get("ANTHROPIC_AUTH_TOKEN")
         if token_env and not env.get("ANTHROPIC_API_KEY") and api_key in (None, token_env):
             api_key, auth_token = None, token_env
+        _require_key(base_url or DEFAULT_BASE_URL, api_key or auth_token, "ANTHROPIC_API_KEY")
         return AnthropicMessagesModel(
             model,
             base_url or DEFAULT_BASE_URL,
@@ -126,11 +148,13 @@ def create_model(
             auth_token=auth_token,
             context_window=window,
             sampling=merged,
+            on_retry=on_retry,
         )
 
     from swerve.models.openai_chat import OpenAIChatModel
 
     url = base_url or OPENAI_DEFAULT_BASE_URL
+    _require_key(url, api_key, "OPENAI_API_KEY")
     inner = OpenAIChatModel(
         model,
         url,
@@ -139,6 +163,7 @@ def create_model(
         sampling=merged,
         extra_headers=extra_headers_for(url),
         server_kind=server_kind,
+        on_retry=on_retry,
     )
     if tool_protocol == "qwen-xml":
         from swerve.models.qwen_xml import QwenXMLModel

@@ -10,11 +10,13 @@ import signal
 import stat as stat_mod
 import tempfile
 import time
+from collections.abc import Iterable
 
 from swerve.errors import SandboxError
 from swerve.sandbox.base import DirEntry, ExecResult, FileStat
 from swerve.sandbox.output import DEFAULT_OUTPUT_LIMIT, DRAIN_GRACE_S, QUIET_ENV, OutputBuffer, PipeReader
 from swerve.sandbox.proctree import TAG_VAR, kill_tree, new_tag
+from swerve.secrets import scrub_env
 
 
 def _exit_code(returncode: int | None) -> int:
@@ -143,10 +145,19 @@ class HostWorkspace:
     """
 
     def __init__(
-        self, root: str, *, env: dict[str, str] | None = None, output_limit_bytes: int = DEFAULT_OUTPUT_LIMIT
+        self,
+        root: str,
+        *,
+        env: dict[str, str] | None = None,
+        output_limit_bytes: int = DEFAULT_OUTPUT_LIMIT,
+        scrub_secrets: bool = True,
+        keep_env: Iterable[str] = (),
     ):
         self.root = os.path.realpath(os.path.abspath(root))
         self.env = dict(env or {})
+        # commands do not inherit *KEY* / *TOKEN* / *SECRET* / *PASSWORD* variables unless kept
+        self.scrub_secrets = scrub_secrets
+        self.keep_env = tuple(keep_env)
         self.output_limit_bytes = output_limit_bytes
         self._jobs: dict[str, HostJob] = {}
         self._job_counter = 0
@@ -196,7 +207,8 @@ class HostWorkspace:
     # -- commands -------------------------------------------------------------------------
 
     def _env(self, extra: dict[str, str] | None) -> dict[str, str]:
-        return {**os.environ, **QUIET_ENV, **self.env, **(extra or {})}
+        inherited = scrub_env(dict(os.environ), self.keep_env) if self.scrub_secrets else dict(os.environ)
+        return {**inherited, **QUIET_ENV, **self.env, **(extra or {})}
 
     async def exec(
         self,

@@ -118,6 +118,7 @@ class App(AppView, UIHost):
             # let the terminal draw the prompt before the heavy imports take the CPU
             await asyncio.sleep(START_DELAY_S)
             await asyncio.to_thread(_warm_imports)
+            await self._settle_trust()
             if self.settings.mcp_servers:
                 self.mcp_task = asyncio.ensure_future(self._start_mcp())
             if (
@@ -134,6 +135,38 @@ class App(AppView, UIHost):
         finally:
             self.ready.set()
             self.ui.invalidate()
+
+    async def _settle_trust(self) -> None:
+        """Ask once whether to trust a folder with its own settings; ask before starting any MCP
+        server a project names, showing its exact command."""
+        from swerve.cli.app.approvals import Choice
+        from swerve.config import resolve
+        from swerve.settings_files import trust_folder
+
+        if self.settings.untrusted_project:
+            choice = await self.ui.choose(
+                f"This folder has its own settings ({self.settings.untrusted_project}). Trust this folder? "
+                "(trusted project settings can only tighten security)",
+                [Choice("1", "Yes, trust this folder", "trust"), Choice("2", "No, ignore its settings", "deny")],
+            )
+            if choice is not None and choice.action == "trust":
+                trust_folder(self.cwd)
+                self.settings = resolve(self.cwd, self.flags)
+                self.print_notice(f"trusted {self.cwd}: its settings apply")
+            else:
+                self.print_notice("the folder's settings are not applied", "warning")
+        for note in self.settings.notes:
+            self.print_notice(note, "warning")
+        for name, server in self.settings.held_mcp_servers.items():
+            command = server.get("url") or " ".join(
+                [str(server.get("command", "")), *map(str, server.get("args") or [])]
+            )
+            choice = await self.ui.choose(
+                f"The project asks to start the MCP server {name!r}: {command}",
+                [Choice("1", "Start it", "start"), Choice("2", "Do not start it", "deny")],
+            )
+            if choice is not None and choice.action == "start":
+                self.settings.mcp_servers[name] = server
 
     async def _shutdown(self) -> None:
         for task in (self._current, self._worker, self._loader, self.mcp_task):
