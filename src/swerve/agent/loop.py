@@ -118,6 +118,9 @@ class Agent:
         self.tools = tools
         self.ctx = tool_context
         self.permission = permission or Permission("default")
+        if self.permission.root is None:  # writes are judged against the workspace the tools see
+            self.permission.root = tool_context.workspace.root
+            self.permission.allowed_dirs = tuple(tool_context.allowed_dirs)
         self.limits = limits or RunLimits()
         self.sampling = sampling
         self.on_event = on_event

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from swerve.agent.protect import check_writes
+from swerve.agent.shellwords import command_prefix, split_command, write_targets
 
 APPROVAL_MODES = ("plan", "default", "auto-edit", "yolo")
 
@@ -24,6 +28,7 @@ class ApprovalRequest:
     args: dict[str, Any]
     summary: str
     preview: dict[str, Any] | None = None
+    protected: str | None = None  # set when the call writes a protected path: approve it alone, once
 
 
 Asker = Callable[[ApprovalRequest], Awaitable[Decision]]
@@ -40,13 +45,18 @@ class Permission:
 
     ``ask`` is the face's way to ask a person; without one (headless) an ask is a denial.
     ``allow`` and ``deny`` hold tool names (``run_shell_command``) or ``tool(prefix)`` rules
-    (``run_shell_command(git status)``), checked before the mode.
+    (``run_shell_command(git status)``), checked before the mode. An allow rule covers a shell
+    command only when every file it writes passes the edit tools' rule (inside ``root`` or
+    ``allowed_dirs``); a call that writes a protected path (``agent.protect``) is asked about in
+    every mode, and denied when nobody can answer.
     """
 
     mode: str = "default"
     ask: Asker | None = None
     allow: list[str] = field(default_factory=list)
     deny: list[str] = field(default_factory=list)
+    root: str | None = None  # the workspace root; the agent sets it when it is not given
+    allowed_dirs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mode not in APPROVAL_MODES:
@@ -68,7 +78,18 @@ class Permission:
     async def decide(self, request: ApprovalRequest) -> Decision:
         if rules_deny(self.deny, request):
             return Decision(False, f"{request.tool} is denied by a settings rule")
-        if rules_allow(self.allow, request):
+        writes = call_writes(request)
+        check = check_writes(writes or [], self.root or os.getcwd(), self.allowed_dirs)
+        if check.protected:
+            request.protected = check.reason
+            if self.ask is None:
+                return Decision(
+                    False,
+                    f"{check.reason}: writing it needs a person's explicit approval, which no approval mode "
+                    "or rule gives",
+                )
+            return await self.ask(request)
+        if writes is not None and not check.outside and rules_allow(self.allow, request):
             return Decision(True)
         if request.kind in ("read", "meta") or self.mode == "yolo":
             return Decision(True)
@@ -108,184 +129,15 @@ def _matches(rules: list[str], request: ApprovalRequest) -> bool:
     return False
 
 
-# -- rules that see through compound shell commands -------------------------------------------
-
-# commands whose second word names what they do (``git push`` is not ``git status``)
-SUBCOMMAND_TOOLS = frozenset(
-    {
-        "git",
-        "npm",
-        "pnpm",
-        "yarn",
-        "bun",
-        "cargo",
-        "go",
-        "docker",
-        "podman",
-        "kubectl",
-        "pip",
-        "pip3",
-        "uv",
-        "poetry",
-        "conda",
-        "brew",
-        "apt",
-        "apt-get",
-        "systemctl",
-        "gh",
-        "make",
-        "dotnet",
-        "mvn",
-        "gradle",
-        "rustup",
-        "npx",
-    }
-)
-_SEPARATORS = ("||", "&&", "|&", ";;", "|", ";", "&", "\n")
-
-
-def split_command(command: str) -> list[str] | None:
-    """The simple commands inside a shell command line: parts joined by ``|``, ``||``, ``&&``,
-    ``;``, ``&`` or newlines, and the bodies of ``$(...)``, backticks and ``<(...)``, each on its
-    own. Quotes are respected. ``None`` when the line cannot be parsed (an unclosed quote)."""
-    parts: list[str] = []
-    if not _split_into(command, parts):
-        return None
-    return [p for p in parts if p]
-
-
-def _split_into(text: str, parts: list[str]) -> bool:
-    current: list[str] = []
-    i, n = 0, len(text)
-
-    def close_part() -> None:
-        part = "".join(current).strip()
-        current.clear()
-        # a grouping brace is not a command: `{ a; b; }`
-        if part.startswith("{") and (len(part) == 1 or part[1].isspace()):
-            part = part[1:].strip()
-        if part == "}":
-            part = ""
-        if part:
-            parts.append(part)
-
-    while i < n:
-        ch = text[i]
-        if ch == "\\":
-            current.append(text[i : i + 2])
-            i += 2
-            continue
-        if ch == "'":
-            end = text.find("'", i + 1)
-            if end < 0:
-                return False
-            current.append(text[i : end + 1])
-            i = end + 1
-            continue
-        if ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                if text[j] == "\\":
-                    j += 2
-                    continue
-                if text[j] == "`" or text.startswith("$(", j):
-                    inner_end = _substitution_end(text, j)
-                    if inner_end is None:
-                        return False
-                    body = text[j + 1 : inner_end] if text[j] == "`" else text[j + 2 : inner_end]
-                    if not _split_into(body, parts):
-                        return False
-                    j = inner_end + 1
-                    continue
-                j += 1
-            if j >= n:
-                return False
-            current.append(text[i : j + 1])
-            i = j + 1
-            continue
-        if ch == "`" or (ch in "$<>" and text.startswith("(", i + 1)):
-            closing = _substitution_end(text, i)
-            if closing is None:
-                return False
-            body = text[i + 1 : closing] if ch == "`" else text[i + 2 : closing]
-            if not _split_into(body, parts):
-                return False
-            current.append(text[i : closing + 1])
-            i = closing + 1
-            continue
-        if ch == "#" and (not current or current[-1][-1:].isspace()):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        sep = next((s for s in _SEPARATORS if text.startswith(s, i)), None)
-        if sep == "&" and (text[i - 1 : i] in (">", "<") or text[i + 1 : i + 2] == ">"):
-            sep = None  # a redirection such as 2>&1 or &>file
-        if sep is not None:
-            close_part()
-            i += len(sep)
-            continue
-        if ch in "()":
-            close_part()
-            i += 1
-            continue
-        current.append(ch)
-        i += 1
-    close_part()
-    return True
-
-
-def _substitution_end(text: str, start: int) -> int | None:
-    """Index of the character closing the substitution that opens at ``start``."""
-    if text[start] == "`":
-        j = start + 1
-        while j < len(text):
-            if text[j] == "\\":
-                j += 2
-                continue
-            if text[j] == "`":
-                return j
-            j += 1
-        return None
-    depth, j, quote = 0, start + 1, ""
-    while j < len(text):
-        ch = text[j]
-        if quote:
-            if ch == "\\" and quote == '"':
-                j += 2
-                continue
-            if ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "\\":
-            j += 2
-            continue
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return j
-        j += 1
-    return None
-
-
-def command_prefix(part: str) -> str:
-    """The prefix a "don't ask again" answer remembers for one simple command: its first word,
-    two for tools with subcommands (``git status``), three for ``python -m module``."""
-    import shlex
-
-    try:
-        words = shlex.split(part)
-    except ValueError:
-        words = part.split()
-    if not words:
-        return part.strip()
-    if len(words) >= 3 and words[0].startswith("python") and words[1] == "-m":
-        return " ".join(words[:3])
-    if len(words) >= 2 and words[0] in SUBCOMMAND_TOOLS and not words[1].startswith("-"):
-        return " ".join(words[:2])
-    return words[0]
+def call_writes(request: ApprovalRequest) -> list[str] | None:
+    """The files a call writes, as far as can be seen: an edit tool's path, or what a shell
+    command's redirections, ``tee``, copies and output flags name. None: a command that cannot be
+    parsed, of which nothing can be said."""
+    command = request.args.get("command")
+    if isinstance(command, str):
+        return write_targets(command)
+    path = request.args.get("file_path")
+    return [path] if request.kind == "edit" and isinstance(path, str) else []
 
 
 def _rule_parts(rule: str) -> tuple[str, str | None]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 
 from swerve.errors import SandboxError
+from swerve.gitenv import SAFE_DIFF_FLAGS, safe_git_env
 from swerve.sandbox.base import DirEntry, ExecResult, FileStat
 from swerve.sandbox.output import DEFAULT_OUTPUT_LIMIT, DRAIN_GRACE_S, QUIET_ENV, OutputBuffer, PipeReader
 from swerve.sandbox.proctree import TAG_VAR, kill_tree, new_tag
@@ -280,9 +281,7 @@ class HostWorkspace:
                 shutil.copy2(index, tmp_index)  # keep the mtime: git trusts stat data older than its index
             env = {"GIT_INDEX_FILE": tmp_index}
             await _git(self.root, "add", "--intent-to-add", "--all", "--", ".", env=env)
-            code, out = await _git(
-                self.root, "diff", "--no-color", "--no-ext-diff", "--relative", base, "--", ".", env=env
-            )
+            code, out = await _git(self.root, "diff", *SAFE_DIFF_FLAGS, "--relative", base, "--", ".", env=env)
         if code != 0:
             raise SandboxError(f"git diff failed in {self.root}: {out.strip()[:500]}")
         return out
@@ -295,7 +294,7 @@ class HostWorkspace:
 
 
 async def _git(cwd: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", **(env or {})}
+    full_env = {**os.environ, **safe_git_env(), **(env or {})}  # nothing the repository configures runs
     try:
         proc = await asyncio.create_subprocess_exec(
             "git",

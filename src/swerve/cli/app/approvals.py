@@ -28,6 +28,11 @@ def title_for(request: ApprovalRequest) -> str:
 
 
 def choices_for(request: ApprovalRequest) -> list[Choice]:
+    if request.protected:  # a protected path is approved alone, once: never for the session
+        return [
+            Choice("1", f"Yes, this once ({request.protected})", ALLOW_ONCE),
+            Choice("2", "No, and tell the model what to do instead", DENY),
+        ]
     rules = session_rules_for(request)
     if rules == [request.tool]:
         what = f"{request.tool}" if request.kind != "edit" else "edits"

@@ -111,7 +111,7 @@ GIT_DIFF = r"""
 cd -- "$1" 2>/dev/null || exit 3
 command -v git >/dev/null 2>&1 || exit 4
 export GIT_OPTIONAL_LOCKS=0 GIT_TERMINAL_PROMPT=0 GIT_PAGER=cat
-g() { git -c 'safe.directory=*' -c core.quotepath=false "$@"; }
+g() { git -c 'safe.directory=*' -c core.quotepath=false -c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.pager=cat "$@"; }
 [ "$(g rev-parse --is-inside-work-tree 2>/dev/null)" = true ] || exit 5
 index=$(g rev-parse --git-path index) || exit 6
 base=HEAD
@@ -120,5 +120,5 @@ tmp=$(mktemp -d 2>/dev/null) || { echo "mktemp failed" >&2; exit 6; }
 trap 'rm -rf "$tmp"' EXIT
 if [ -f "$index" ]; then cp -p -- "$index" "$tmp/index" || exit 6; fi
 GIT_INDEX_FILE=$tmp/index g add --intent-to-add --all -- . >/dev/null || exit 6
-GIT_INDEX_FILE=$tmp/index g diff --no-color --no-ext-diff --relative "$base" -- .
+GIT_INDEX_FILE=$tmp/index g diff --no-color --no-ext-diff --no-textconv --relative "$base" -- .
 """

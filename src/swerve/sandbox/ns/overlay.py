@@ -14,6 +14,7 @@ import os
 import stat as stat_mod
 
 from swerve.errors import SandboxError
+from swerve.gitenv import safe_git_env
 
 OPAQUE_XATTRS = ("user.overlay.opaque", "trusted.overlay.opaque")
 MAX_DIFF_FILE = 8 << 20  # larger files are reported as changed, not diffed line by line
@@ -27,15 +28,10 @@ export GIT_INDEX_FILE="$idx"
 git add --intent-to-add --all -- . >/dev/null 2>&1
 base=HEAD
 git rev-parse --verify --quiet 'HEAD^{commit}' >/dev/null || base=$(git hash-object -t tree /dev/null)
-git diff --no-color --no-ext-diff --binary --relative "$base" -- . 2>/tmp/.swerve-diff-err || {
+git diff --no-color --no-ext-diff --no-textconv --binary --relative "$base" -- . 2>/tmp/.swerve-diff-err || {
   echo __SWERVE_DIFF_FAILED__; cat /tmp/.swerve-diff-err; exit 4; }
 """
-GIT_ENV = {
-    "GIT_OPTIONAL_LOCKS": "0",
-    "GIT_CONFIG_COUNT": "1",
-    "GIT_CONFIG_KEY_0": "safe.directory",
-    "GIT_CONFIG_VALUE_0": "*",
-}
+GIT_ENV = safe_git_env()  # no hook, fsmonitor, pager or external diff of the repository's runs
 
 
 def is_whiteout(st: os.stat_result) -> bool:
