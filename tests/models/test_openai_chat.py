@@ -510,3 +510,9 @@ async def test_a_web_page_instead_of_an_api_fails_at_once():
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+async def test_a_runaway_stream_is_cut_at_the_token_budget(openai_server):
+    srv = openai_server([{"text": "la " * 5000, "chunk_size": 30}])  # a server that ignores max_tokens
+    turn, _ = await run(model_for(srv, sampling=Sampling(max_tokens=100)), tools=[])
+    assert turn.finish_reason == "length" and 800 <= len(turn.text) < 900

@@ -241,6 +241,8 @@ class AnthropicMessagesModel(HTTPModelBase):
             async for event in iter_sse(body_lines(response.aiter_text())):
                 for data in parse_json_data(event.data):
                     state.apply_event(event.event, data)
+                if state.text.over_budget(body.get("max_tokens")):  # a runaway stream: cut it here
+                    state.stop_reason, state.done = "max_tokens", True
                 if state.done:
                     break
         if not state.done and state.stop_reason is None:

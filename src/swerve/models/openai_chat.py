@@ -248,6 +248,9 @@ class OpenAIChatModel(HTTPModelBase):
                     break
                 for chunk in parse_json_data(event.data):
                     state.apply_chunk(chunk, self.endpoint, self._api_key)
+                if state.text.over_budget(body.get("max_tokens")):  # a runaway stream: cut it here
+                    state.finish, state.done = "length", True
+                    break
         if not state.done and state.finish is None:
             raise RetryableError("the stream ended before the turn was complete")
         return state.turn(tools)

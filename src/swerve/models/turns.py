@@ -118,6 +118,11 @@ class AttemptText:
             self.visible.append(out)
             self.display.show(out)
 
+    def over_budget(self, max_tokens: int | None) -> bool:
+        """Whether this attempt streamed far more than ``max_tokens`` allows (a server that ignores
+        the limit): more than eight characters a token, the most any tokenizer packs."""
+        return bool(max_tokens) and sum(len(r) for r in self.raw) > 8 * int(max_tokens or 0)
+
     @property
     def raw_text(self) -> str:
         """Everything this attempt streamed, as it came."""
