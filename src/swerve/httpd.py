@@ -188,18 +188,20 @@ class HTTPServer:
         self._requested_port = port
         self._server_header = ("server", server_name)
         self._server: asyncio.Server | None = None
+        self._port = 0
         self._connections: dict[asyncio.Task[None], _Connection] = {}
         self._closing = False
 
     async def start(self) -> HTTPServer:
         self._server = await asyncio.start_server(self._accept, self.host, self._requested_port,
                                                   limit=_READ_SIZE)
+        self._port = int(self._server.sockets[0].getsockname()[1])
         return self
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "the server is not started"
-        return int(self._server.sockets[0].getsockname()[1])
+        assert self._port, "the server is not started"
+        return self._port
 
     @property
     def url(self) -> str:

@@ -45,15 +45,17 @@ class Service:
                             type="model_not_found")
 
     # ----- prompts -----
-    def render(self, body: dict[str, Any], tools: Any, add_generation_prompt: bool = True) -> str:
+    def render(self, body: dict[str, Any], tools: Any, prefill: str = "") -> str:
+        """The prompt for a chat body; ``prefill`` set: continue its final assistant message."""
         info = self.model.info
         extra = body.get("chat_template_kwargs")
         if extra is not None and not isinstance(extra, dict):
             raise HTTPError(400, "'chat_template_kwargs' must be an object")
         try:
             return render_chat(info.chat_template, body.get("messages"), tools=tools,
-                               add_generation_prompt=add_generation_prompt,
-                               bos_token=info.bos_token, eos_token=info.eos_token, extra=extra)
+                               add_generation_prompt=P.flag(body, "add_generation_prompt", True),
+                               bos_token=info.bos_token, eos_token=info.eos_token, extra=extra,
+                               continue_final=bool(prefill))
         except TemplateError as exc:
             raise HTTPError(400, str(exc)) from None
 
@@ -174,7 +176,7 @@ def build_router(service: Service) -> Router:
     @router.route("POST", "/apply-template")
     async def apply_template(request: Request) -> Response:
         body = request.json_object()
-        return json_response({"prompt": service.render(body, chat.tools_for(body))})
+        return json_response({"prompt": service.render(body, chat.tools_for(body), chat.prefill_for(body))})
 
     router.add("POST", "/v1/chat/completions", lambda request: chat.handle(service, request))
     router.add("POST", "/chat/completions", lambda request: chat.handle(service, request))

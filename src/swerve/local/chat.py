@@ -1,7 +1,8 @@
 """``POST /v1/chat/completions``: OpenAI's chat API over the model's own chat template.
 
 Tools go through the template (Qwen2.5's asks for Hermes ``<tool_call>`` JSON) and the reply is
-parsed back into ``tool_calls``; streaming sends text deltas with call markup held back, then
+parsed back into ``tool_calls``. A final assistant message is continued (llama.cpp's assistant
+prefill; ``continue_final_message: false`` turns that off), and the reply holds only new text; streaming sends text deltas with call markup held back, then
 each call as a header delta and an arguments delta. vLLM's ``return_token_ids`` adds
 ``prompt_token_ids`` (top level; first chunk when streaming) and ``choices[].token_ids``
 (per chunk when streaming); those ids, and ``logprobs.content``, cover every sampled token,
@@ -17,6 +18,7 @@ from swerve.httpd import HTTPError, Request, Response, StreamResponse, json_resp
 from swerve.local import params as P
 from swerve.local import shapes
 from swerve.local.scheduler import Finished, Job, Token
+from swerve.local.template import TemplateError, prefill_of
 from swerve.local.toolcalls import ToolCall, ToolCallStream
 
 if TYPE_CHECKING:
@@ -36,20 +38,40 @@ def tools_for(body: dict[str, Any]) -> list[Any] | None:
     return tools or None
 
 
+def prefill_for(body: dict[str, Any]) -> str:
+    """The final assistant text to continue: llama.cpp continues one by default, vLLM on request."""
+    if body.get("continue_final_message") is False:
+        return ""
+    try:
+        return prefill_of(body.get("messages"))
+    except TemplateError as exc:
+        raise HTTPError(400, str(exc)) from None
+
+
+def _splitter(parse_tools: bool, prefill: str) -> ToolCallStream | None:
+    """A tool-call splitter that has already seen the prefill (a call it opened is completed)."""
+    if not parse_tools:
+        return None
+    splitter = ToolCallStream()
+    splitter.prime(prefill)
+    return splitter
+
+
 async def handle(service: Service, request: Request) -> Response | StreamResponse:
     body = request.json_object()
     service.check_model(body)
     gen = P.generation(body, service.defaults, "chat")
     tools = tools_for(body)
-    prompt = service.tokenize_prompt(service.render(body, tools), from_template=True)
+    prefill = prefill_for(body)
+    prompt = service.tokenize_prompt(service.render(body, tools, prefill), from_template=True)
     service.check_fits(prompt, gen)
     job = Job(prompt, gen.params, gen.max_tokens, gen.stop, gen.logprobs, gen.cache_prompt)
     if gen.stream:
-        return sse_response(_stream(service, job, gen, bool(tools)))
-    return json_response(await _complete(service, job, gen, bool(tools)))
+        return sse_response(_stream(service, job, gen, _splitter(bool(tools), prefill)))
+    return json_response(await _complete(service, job, gen, _splitter(bool(tools), prefill)))
 
 
-async def _complete(service: Service, job: Job, gen: P.Generation, parse_tools: bool) -> dict[str, Any]:
+async def _complete(service: Service, job: Job, gen: P.Generation, splitter: ToolCallStream | None) -> dict[str, Any]:
     text: list[str] = []
     tokens: list[int] = []
     logprobs: list[dict[str, Any]] = []
@@ -67,8 +89,7 @@ async def _complete(service: Service, job: Job, gen: P.Generation, parse_tools: 
     shapes.raise_if_failed(done)
     reply = "".join(text)
     calls: list[ToolCall] = []
-    if parse_tools:
-        splitter = ToolCallStream()
+    if splitter is not None:
         splitter.feed(reply)
         splitter.finish(done.reason == "stop")
         reply, calls = splitter.content, splitter.calls
@@ -92,7 +113,7 @@ def _call_deltas(call: ToolCall, index: int) -> list[dict[str, Any]]:
     return [{"tool_calls": [head]}, {"tool_calls": [{"index": index, "function": {"arguments": call.arguments}}]}]
 
 
-async def _stream(service: Service, job: Job, gen: P.Generation, parse_tools: bool) -> AsyncIterator[Any]:
+async def _stream(service: Service, job: Job, gen: P.Generation, splitter: ToolCallStream | None) -> AsyncIterator[Any]:
     base = {"id": shapes.new_id("chatcmpl"), "object": "chat.completion.chunk", "created": shapes.now(),
             "model": service.alias}
 
@@ -106,7 +127,6 @@ async def _stream(service: Service, job: Job, gen: P.Generation, parse_tools: bo
     if gen.return_token_ids:
         first["prompt_token_ids"] = job.prompt
     yield first
-    splitter = ToolCallStream() if parse_tools else None
     n_calls = 0
 
     def deltas(pieces: list[str | ToolCall]) -> list[dict[str, Any]]:

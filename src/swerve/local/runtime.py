@@ -127,11 +127,17 @@ def _install_log_filter(ffi: Any, lib: Any, verbose: bool) -> None:
 
 
 def load_runtime(verbose: bool = False) -> Runtime:
-    """Open the runtime once per process (patching a copy first where glibc needs it)."""
+    """Open the runtime once per process (patching a copy first where glibc needs it).
+
+    The wheel's ggml uses OpenMP. Its default of spinning while it waits collapses decoding when
+    the cores are shared (measured: 1-3 tok/s instead of 12-17 on two busy cores), so waiting
+    threads sleep (``OMP_WAIT_POLICY=PASSIVE``) unless the environment already chose.
+    """
     global _runtime
     with _lock:
         if _runtime is not None:
             return _runtime
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         source = package_dir()
         bindings = _load_module(source / "_cffi_bindings.py", "swerve_llama_cpp_bindings")
         version_info = _load_module(source / "_version.py", "swerve_llama_cpp_version")

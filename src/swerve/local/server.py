@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", "-t", type=int, default=0, metavar="T", help="CPU threads (default: all)")
     parser.add_argument("--parallel", "-np", type=int, default=1, metavar="N", help="slots decoded together (default 1)")
     parser.add_argument("--seed", type=int, default=-1, help="default sampling seed (-1: random per request)")
+    parser.add_argument("--omp-wait", choices=("passive", "active"), default=None,
+                        help="how idle compute threads wait: passive (default; best on shared cores) or "
+                             "active (spin; a little faster on an otherwise idle machine)")
     parser.add_argument("--exit-with", type=int, default=0, metavar="PID", help="stop when process PID ends")
     parser.add_argument("--no-state-file", action="store_true", help="do not advertise this server for reuse")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's own log")
@@ -76,6 +79,8 @@ async def serve(args: argparse.Namespace) -> int:
     from swerve.local.state import remove_state, write_state
 
     model_path = Path(args.model).expanduser().resolve()
+    if args.omp_wait:
+        os.environ["OMP_WAIT_POLICY"] = args.omp_wait.upper()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

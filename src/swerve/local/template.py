@@ -127,9 +127,35 @@ def normalise_tools(tools: Any) -> list[dict[str, Any]] | None:
     return out or None
 
 
+def prefill_of(messages: Any) -> str:
+    """The text of a final assistant message to continue ('' when there is none to continue)."""
+    if not isinstance(messages, list) or not messages or not isinstance(messages[-1], dict):
+        return ""
+    last = messages[-1]
+    if last.get("role") != "assistant" or last.get("tool_calls"):
+        return ""
+    return _text(last.get("content"), f"messages[{len(messages) - 1}]")
+
+
 def render_chat(source: str | None, messages: Any, *, tools: Any = None, add_generation_prompt: bool = True,
-                bos_token: str = "", eos_token: str = "", extra: dict[str, Any] | None = None) -> str:
-    """The prompt text for ``messages`` (and ``tools``) under the template ``source``."""
+                bos_token: str = "", eos_token: str = "", extra: dict[str, Any] | None = None,
+                continue_final: bool = False) -> str:
+    """The prompt text for ``messages`` (and ``tools``) under the template ``source``.
+
+    With ``continue_final`` the last (assistant) message is left open so the model goes on from
+    its text, as llama.cpp's assistant prefill and vLLM's ``continue_final_message`` do: the
+    conversation is rendered whole and cut right after that message's text.
+    """
+    if continue_final:
+        text = prefill_of(messages)
+        if not text:
+            raise TemplateError("only a final assistant message with text can be continued")
+        rendered = render_chat(source, messages, tools=tools, add_generation_prompt=False, bos_token=bos_token,
+                               eos_token=eos_token, extra=extra)
+        at = rendered.rfind(text)
+        if at < 0:
+            raise TemplateError("the chat template rewrites the final assistant message, so it cannot be continued")
+        return rendered[: at + len(text)]
     import jinja2
 
     template = compile_template(source or CHATML)

@@ -122,6 +122,12 @@ class ToolCallStream:
         self.calls.append(call)
         out.append(call)
 
+    def prime(self, text: str) -> None:
+        """Read text that is already part of the reply (a prefill) without emitting it as content."""
+        self.feed(text)
+        self.content = ""
+        self._space = ""
+
     def finish(self, complete: bool) -> list[str | ToolCall]:
         """The reply ended; ``complete`` is False when it was cut off (token or context limit)."""
         out: list[str | ToolCall] = []
