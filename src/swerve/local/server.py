@@ -63,8 +63,9 @@ async def _watch_parent(pid: int, stop: asyncio.Event) -> None:
 
     while not stop.is_set():
         if not pid_alive(pid):
-            print(f"swerve local server: process {pid} is gone; stopping", file=sys.stderr)
             stop.set()
+            with contextlib.suppress(OSError):  # its pipes may have gone with it
+                print(f"swerve local server: process {pid} is gone; stopping", file=sys.stderr)
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1.0)
