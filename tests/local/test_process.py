@@ -109,6 +109,7 @@ async def test_a_server_that_dies_mid_request_is_an_error_not_a_hang(model_path,
                 async for line in response.aiter_lines():
                     if '"content"' in line and '"role"' not in line:
                         os.killpg(srv.process.pid, signal.SIGKILL)
+        srv.process.wait(30)
         with pytest.raises(LocalServerError, match="is gone"):
             srv.check()
         model = OpenAIChatModel("x", srv.base_url, retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01,
@@ -160,3 +161,13 @@ def test_swerve_model_serve_explains_an_unknown_name(cache):
     result = subprocess.run([sys.executable, "-m", "swerve.cli.main", "model", "serve", "no-such-model"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no model called 'no-such-model'" in result.stderr
+
+
+async def test_health_is_503_while_the_model_loads():
+    from swerve.httpd import HTTPServer
+    from swerve.local.server import _loading_router
+
+    async with HTTPServer(_loading_router()) as server, httpx.AsyncClient(base_url=server.url) as client:
+        response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["error"] == {"code": 503, "message": "Loading model", "type": "unavailable_error"}

@@ -65,7 +65,7 @@ async def handle(service: Service, request: Request) -> Response | StreamRespons
     prefill = prefill_for(body)
     prompt = service.tokenize_prompt(service.render(body, tools, prefill), from_template=True)
     service.check_fits(prompt, gen)
-    job = Job(prompt, gen.params, gen.max_tokens, gen.stop, gen.logprobs, gen.cache_prompt)
+    job = Job(prompt, gen.params, gen.max_tokens, gen.stop, gen.logprobs, gen.cache_prompt, gen.ignore_eos)
     if gen.stream:
         return sse_response(_stream(service, job, gen, _splitter(bool(tools), prefill)))
     return json_response(await _complete(service, job, gen, _splitter(bool(tools), prefill)))

@@ -50,7 +50,7 @@ def _prepare(service: Service, body: dict[str, Any], dialect: str) -> tuple[Job,
         raise HTTPError(400, "'echo' is not supported by this server")
     ids = prompt_ids(service, body["prompt"])
     service.check_fits(ids, gen)
-    return Job(ids, gen.params, gen.max_tokens, gen.stop, gen.logprobs, gen.cache_prompt), gen
+    return Job(ids, gen.params, gen.max_tokens, gen.stop, gen.logprobs, gen.cache_prompt, gen.ignore_eos), gen
 
 
 # ----- llama.cpp: /completion -----

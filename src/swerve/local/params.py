@@ -34,6 +34,7 @@ class Generation:
     include_usage: bool = False
     return_token_ids: bool = False
     cache_prompt: bool = True
+    ignore_eos: bool = False
 
     def settings(self) -> dict[str, Any]:
         """llama.cpp's ``params`` as /slots and ``generation_settings`` show them."""
@@ -165,4 +166,5 @@ def generation(body: dict[str, Any], defaults: SamplingParams, dialect: str) -> 
         include_usage=bool(options and flag(options, "include_usage")),
         return_token_ids=flag(body, "return_token_ids") or flag(body, "return_tokens"),
         cache_prompt=flag(body, "cache_prompt", True),
+        ignore_eos=flag(body, "ignore_eos"),
     )

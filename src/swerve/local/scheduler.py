@@ -67,6 +67,7 @@ class Job:
     stop: list[str] = field(default_factory=list)
     logprobs: bool = False
     cache_prompt: bool = True
+    ignore_eos: bool = False
     emit: Callable[[Event], None] = lambda event: None
     cancelled: bool = False
 
@@ -287,7 +288,7 @@ class Scheduler:
         sample = slot.sampler.sample(self.model.logits(index), want_logprob=want)
         slot.generated += 1
         token = sample.token
-        eog = self.model.is_eog(token)
+        eog = self.model.is_eog(token) and not job.ignore_eos
         text = "" if eog else slot.text.feed(self.model.piece(token))
         job.emit(Token(token, text, sample.logprob if want else None, sample.top))
         if eog:
