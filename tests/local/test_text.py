@@ -13,7 +13,7 @@ from swerve.local.params import DEFAULT_MAX_TOKENS, generation
 from swerve.local.sampling import Sampler, SamplingParams
 from swerve.local.template import CHATML, TemplateError, render_chat
 from swerve.local.textout import TextAssembler
-from swerve.local.toolcalls import ToolCall, ToolCallStream, parse_call, split_reply
+from swerve.local.toolcalls import ToolCall, ToolCallStream, parse_call
 
 # A small template in the style of Qwen2.5's: tools as JSON in the system turn, calls as Hermes tags.
 TEMPLATE = """{%- if tools %}<|system|>tools:{% for tool in tools %}
@@ -93,6 +93,13 @@ def test_parse_call_shapes():
     for bad in ("not json", "[1]", '{"arguments": {}}', '{"name": "", "arguments": {}}',
                 '{"name": "x", "arguments": [1]}', '{"name": "x", "arguments": "nope"}'):
         assert parse_call(bad) is None, bad
+
+
+def split_reply(text: str, complete: bool = True) -> tuple[str, list[ToolCall]]:
+    stream = ToolCallStream()
+    stream.feed(text)
+    stream.finish(complete)
+    return stream.content, stream.calls
 
 
 def test_split_reply_keeps_everything_that_is_not_a_call():

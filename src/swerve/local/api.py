@@ -116,6 +116,11 @@ class Service:
                           f"{', glibc-compat copy' if rt.patched else ''})",
             "logprobs_mode": LOGPROBS_MODE,
             "n_threads": self.model.n_threads,
+            "load_s": self.model.load_s,
+            "queued_requests": self.scheduler.queued,
+            "decode_steps": self.scheduler.steps,
+            "decode_s": self.scheduler.decode_s,
+            "step_s": self.scheduler.step_s,
         }
 
 

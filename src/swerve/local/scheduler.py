@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +27,8 @@ from typing import Any
 from swerve.local.llama import DecodeError, LlamaModel
 from swerve.local.sampling import Sampler, SamplingParams
 from swerve.local.textout import TextAssembler
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -147,7 +150,12 @@ class Scheduler:
         """Submit ``job`` and yield its events; leaving early cancels it."""
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[Event] = asyncio.Queue()
-        job.emit = lambda event: loop.call_soon_threadsafe(events.put_nowait, event)
+
+        def emit(event: Event) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
+                loop.call_soon_threadsafe(events.put_nowait, event)
+
+        job.emit = emit
         self.submit(job)
         try:
             while True:
@@ -168,7 +176,14 @@ class Scheduler:
                     break
                 self._assign()
             if any(s.busy for s in self.slots):
-                self._step()
+                try:
+                    self._step()
+                except Exception as exc:  # a bug must fail its requests, not hang them
+                    log.exception("decode step failed")
+                    for slot in self.slots:
+                        if slot.job is not None:
+                            self._drop_cache(slot)
+                            self._finish(slot, "error", "none", error=f"{type(exc).__name__}: {exc}")
         for slot in self.slots:
             if slot.job is not None:
                 self._finish(slot, "error", "none", error="the server is shutting down")

@@ -146,11 +146,3 @@ class ToolCallStream:
             out.append(self._space)
         self._space = ""
         return out
-
-
-def split_reply(text: str, complete: bool = True) -> tuple[str, list[ToolCall]]:
-    """A whole reply -> (content, calls)."""
-    stream = ToolCallStream()
-    stream.feed(text)
-    stream.finish(complete)
-    return stream.content, stream.calls
