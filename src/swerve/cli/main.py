@@ -12,6 +12,7 @@ import sys
 SUBCOMMANDS: dict[str, str] = {
     "eval": "swerve.cli.eval_cmd",
     "gym": "swerve.cli.gym_cmd",
+    "model": "swerve.cli.model_cmd",
     "report": "swerve.cli.report_cmd",
     "sandbox": "swerve.cli.sandbox_cmd",
     "tasks": "swerve.cli.tasks_cmd",
