@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from swerve.cache import cache_root
+from swerve.paths import cache_root
 from swerve.local.process import LocalServer
 
 READ_FILE = {"type": "function", "function": {

@@ -11,7 +11,8 @@
     ├── SessionError       a saved session that cannot be found or read
     ├── StoreError         a run store that cannot do what was asked; nothing was written
     ├── InfraError         the machinery around an agent failed: never a reward of 0
-    └── RunError           a run that could not start; the message says why and what to change
+    ├── RunError           a run that could not start; the message says why and what to change
+    └── LocalModelError    the local model runtime (weights, builds, the server) failed
 
 Modules re-export the ones they raise (``swerve.sandbox.base.SandboxError`` is this class), so
 ``except SwerveError`` catches every deliberate failure and nothing else.
@@ -77,3 +78,7 @@ class InfraError(SwerveError):
 
 class RunError(SwerveError):
     """The run could not start; the message says why and what to change."""
+
+
+class LocalModelError(SwerveError):
+    """The local model runtime could not do what was asked: weights, a build, the server."""

@@ -35,6 +35,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import h11
 
+from swerve.errors import SwerveError
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
@@ -42,11 +44,17 @@ _READ_SIZE = 256 * 1024
 _REASONS = {404: "not_found_error", 503: "unavailable_error"}
 
 
-class HTTPError(Exception):
+class HTTPError(SwerveError):
     """Raised by a handler (or the server) to answer with an error status and message."""
 
-    def __init__(self, status: int, message: str, *, type: str | None = None,
-                 headers: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -162,8 +170,9 @@ class Router:
         handler = methods.get(method)
         if handler is None:
             allowed = ", ".join(sorted(methods))
-            raise HTTPError(405, f"{method} is not allowed on {path} (allowed: {allowed})",
-                            headers=[("allow", allowed)])
+            raise HTTPError(
+                405, f"{method} is not allowed on {path} (allowed: {allowed})", headers=[("allow", allowed)]
+            )
         return handler
 
 
@@ -174,10 +183,19 @@ class _CloseConnection(Exception):
 class HTTPServer:
     """Serves a :class:`Router` over HTTP/1.1 on one host and port (port 0 picks a free one)."""
 
-    def __init__(self, router: Router, *, host: str = "127.0.0.1", port: int = 0,
-                 max_body: int = DEFAULT_MAX_BODY, error_response: ErrorRenderer = default_error_response,
-                 keepalive_timeout_s: float = 75.0, request_timeout_s: float = 60.0,
-                 max_header_bytes: int = 64 * 1024, server_name: str = "swerve") -> None:
+    def __init__(
+        self,
+        router: Router,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        max_body: int = DEFAULT_MAX_BODY,
+        error_response: ErrorRenderer = default_error_response,
+        keepalive_timeout_s: float = 75.0,
+        request_timeout_s: float = 60.0,
+        max_header_bytes: int = 64 * 1024,
+        server_name: str = "swerve",
+    ) -> None:
         self.router = router
         self.host = host
         self.max_body = max_body
@@ -193,8 +211,9 @@ class HTTPServer:
         self._closing = False
 
     async def start(self) -> HTTPServer:
-        self._server = await asyncio.start_server(self._accept, self.host, self._requested_port,
-                                                  limit=_READ_SIZE)
+        self._server = await asyncio.start_server(
+            self._accept, self.host, self._requested_port, limit=_READ_SIZE
+        )
         self._port = int(self._server.sockets[0].getsockname()[1])
         return self
 
@@ -256,7 +275,9 @@ class HTTPServer:
 class _Connection:
     """One client connection: a loop of request -> handler -> response, with keep-alive."""
 
-    def __init__(self, server: HTTPServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, server: HTTPServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.server = server
         self.reader = reader
         self.writer = writer
@@ -308,7 +329,9 @@ class _Connection:
             except TimeoutError:
                 return
             except h11.RemoteProtocolError as exc:
-                await self._send_error_and_close(HTTPError(exc.error_status_hint, f"malformed request: {exc}"))
+                await self._send_error_and_close(
+                    HTTPError(exc.error_status_hint, f"malformed request: {exc}")
+                )
                 return
             except HTTPError as exc:
                 await self._send_error_and_close(exc)
@@ -339,8 +362,9 @@ class _Connection:
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.server.max_body:
-            raise HTTPError(413, f"the request body ({length} bytes) is over the limit of "
-                                 f"{self.server.max_body} bytes")
+            raise HTTPError(
+                413, f"the request body ({length} bytes) is over the limit of {self.server.max_body} bytes"
+            )
         if self.h11.client_is_waiting_for_100_continue:
             await self._send(h11.InformationalResponse(status_code=100, headers=[]))
         body = bytearray()
@@ -349,14 +373,22 @@ class _Connection:
             if isinstance(part, h11.Data):
                 body += part.data
                 if len(body) > self.server.max_body:
-                    raise HTTPError(413, f"the request body is over the limit of {self.server.max_body} bytes")
+                    raise HTTPError(
+                        413, f"the request body is over the limit of {self.server.max_body} bytes"
+                    )
             elif isinstance(part, h11.EndOfMessage):
                 break
             elif isinstance(part, h11.ConnectionClosed):
                 return None
         target = urlsplit(event.target.decode("latin-1"))
-        return Request(event.method.decode("ascii").upper(), target.path or "/",
-                       dict(parse_qsl(target.query)), headers, bytes(body), self.client)
+        return Request(
+            event.method.decode("ascii").upper(),
+            target.path or "/",
+            dict(parse_qsl(target.query)),
+            headers,
+            bytes(body),
+            self.client,
+        )
 
     async def _handle(self, request: Request) -> None:
         handler_task = asyncio.ensure_future(self._dispatch(request))
@@ -395,7 +427,9 @@ class _Connection:
             response = self.server.error_response(exc)
         except Exception as exc:
             log.exception("handler for %s %s failed", request.method, request.path)
-            response = self.server.error_response(HTTPError(500, f"internal error: {type(exc).__name__}: {exc}"))
+            response = self.server.error_response(
+                HTTPError(500, f"internal error: {type(exc).__name__}: {exc}")
+            )
         if isinstance(response, StreamResponse):
             await self._stream(response)
         else:
@@ -410,8 +444,11 @@ class _Connection:
     async def _respond(self, response: Response) -> None:
         headers = self._headers(response.headers, response.content_type)
         headers.append(("content-length", str(len(response.body))))
-        await self._send(h11.Response(status_code=response.status, headers=headers),
-                         h11.Data(data=response.body), h11.EndOfMessage())
+        await self._send(
+            h11.Response(status_code=response.status, headers=headers),
+            h11.Data(data=response.body),
+            h11.EndOfMessage(),
+        )
 
     async def _stream(self, response: StreamResponse) -> None:
         headers = self._headers(response.headers, response.content_type)
@@ -435,11 +472,19 @@ class _Connection:
 
     async def _send_error_and_close(self, error: HTTPError) -> None:
         response = self.server.error_response(error)
-        headers = [self.server._server_header, ("content-type", response.content_type),
-                   ("content-length", str(len(response.body))), ("connection", "close"), *response.headers]
+        headers = [
+            self.server._server_header,
+            ("content-type", response.content_type),
+            ("content-length", str(len(response.body))),
+            ("connection", "close"),
+            *response.headers,
+        ]
         try:
-            await self._send(h11.Response(status_code=response.status, headers=headers),
-                             h11.Data(data=response.body), h11.EndOfMessage())
+            await self._send(
+                h11.Response(status_code=response.status, headers=headers),
+                h11.Data(data=response.body),
+                h11.EndOfMessage(),
+            )
         except h11.LocalProtocolError:
             head = f"HTTP/1.1 {response.status} Error\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers)
             self.writer.write(head.encode("latin-1") + b"\r\n" + response.body)

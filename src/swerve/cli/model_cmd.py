@@ -1,12 +1,12 @@
 """``swerve model``: local models.
 
+    swerve model list | pull [NAME] | rm NAME | build-server      (cli/model_admin.py)
     swerve model serve [NAME|FILE.gguf] [--port P] [--host H] [--ctx N] [--parallel N] [--threads T]
 
 ``serve`` runs the local OpenAI-compatible server in the foreground on 127.0.0.1, prints its
 URL once it answers, and stops cleanly on Ctrl-C or SIGTERM, leaving nothing running. NAME is
 resolved by the model catalog when it is installed, else it must be a ``.gguf`` path (or the
-stem of a file under ``cache_root()/models``). Actions live in :data:`ACTIONS` so that more
-(``list``, ``pull``, ``rm``) slot in beside ``serve``.
+stem of a file under ``cache_root()/models``).
 """
 
 from __future__ import annotations
@@ -19,52 +19,17 @@ from pathlib import Path
 EXIT_USAGE = 2
 
 
-class ModelNotFound(Exception):
-    """NAME is neither a file nor a known model."""
-
-
-def _resolve_locally(name: str) -> Path:
-    """A path to a .gguf, or a file of that stem in the model cache."""
-    from swerve.cache import cache_root
-
-    path = Path(name).expanduser()
-    if path.is_file():
-        return path
-    models = cache_root() / "models"
-    for candidate in (models / name, models / f"{name}.gguf"):
-        if candidate.is_file():
-            return candidate
-    if name.endswith(".gguf") or "/" in name:
-        raise ModelNotFound(f"model file not found: {name}")
-    raise ModelNotFound(f"no model called {name!r}: pass a .gguf file, or fetch one with `swerve model pull`")
-
-
 def resolve_model_file(name: str | None) -> Path:
-    """The file to serve for NAME (the catalog's default model when NAME is None)."""
-    try:
-        from swerve.local.catalog import resolve_model_file as from_catalog  # type: ignore[import-not-found]
-    except ImportError:
-        from_catalog = None
-    if from_catalog is not None and (name is None or not Path(name).expanduser().is_file()):
-        try:
-            return Path(from_catalog(name))
-        except (TypeError, LookupError, ValueError) as exc:
-            if name is not None:
-                raise ModelNotFound(str(exc)) from None
-    if name is None:
-        from swerve.cache import cache_root
+    """The file to serve for NAME: a .gguf path, or a pulled catalog model (the default when None)."""
+    from swerve.local.catalog import resolve_model_file as from_catalog
 
-        found = sorted((cache_root() / "models").glob("*.gguf"))
-        if not found:
-            raise ModelNotFound("no local model yet: pass a .gguf file, or fetch one with `swerve model pull`")
-        return found[0]
-    return _resolve_locally(name)
+    return from_catalog(name)
 
 
 def serve(args: argparse.Namespace) -> int:
     try:
         path = resolve_model_file(args.name)
-    except (ModelNotFound, LookupError, OSError) as exc:
+    except (LookupError, OSError) as exc:
         print(f"swerve model serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from swerve.local.server import main as server_main
@@ -94,8 +59,11 @@ ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callabl
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    model = subparsers.add_parser("model", help="local models: serve a GGUF model on this machine")
+    from swerve.cli.model_admin import add_admin_actions
+
+    model = subparsers.add_parser("model", help="local models: list, pull, serve and remove them")
     actions = model.add_subparsers(dest="model_command", required=True)
+    add_admin_actions(actions)
     for name, (summary, add_arguments, func) in ACTIONS.items():
         parser = actions.add_parser(name, help=summary, description=summary)
         add_arguments(parser)

@@ -22,8 +22,9 @@ from swerve.local.template import TemplateError, render_chat
 class Service:
     """Everything a request handler needs: the model, the scheduler, the name it answers to."""
 
-    def __init__(self, model: LlamaModel, scheduler: Scheduler, alias: str,
-                 defaults: SamplingParams | None = None) -> None:
+    def __init__(
+        self, model: LlamaModel, scheduler: Scheduler, alias: str, defaults: SamplingParams | None = None
+    ) -> None:
         self.model = model
         self.scheduler = scheduler
         self.alias = alias
@@ -41,8 +42,11 @@ class Service:
         if not isinstance(name, str):
             raise HTTPError(400, "'model' must be a string")
         if name not in self.names:
-            raise HTTPError(404, f"the model '{name}' is not served here; this server serves '{self.alias}'",
-                            type="model_not_found")
+            raise HTTPError(
+                404,
+                f"the model '{name}' is not served here; this server serves '{self.alias}'",
+                type="model_not_found",
+            )
 
     # ----- prompts -----
     def render(self, body: dict[str, Any], tools: Any, prefill: str = "") -> str:
@@ -52,10 +56,16 @@ class Service:
         if extra is not None and not isinstance(extra, dict):
             raise HTTPError(400, "'chat_template_kwargs' must be an object")
         try:
-            return render_chat(info.chat_template, body.get("messages"), tools=tools,
-                               add_generation_prompt=P.flag(body, "add_generation_prompt", True),
-                               bos_token=info.bos_token, eos_token=info.eos_token, extra=extra,
-                               continue_final=bool(prefill))
+            return render_chat(
+                info.chat_template,
+                body.get("messages"),
+                tools=tools,
+                add_generation_prompt=P.flag(body, "add_generation_prompt", True),
+                bos_token=info.bos_token,
+                eos_token=info.eos_token,
+                extra=extra,
+                continue_final=bool(prefill),
+            )
         except TemplateError as exc:
             raise HTTPError(400, str(exc)) from None
 
@@ -69,9 +79,14 @@ class Service:
 
     def check_tokens(self, ids: Any, field: str) -> list[int]:
         if not isinstance(ids, list) or not all(self.model.valid_token(t) for t in ids):
-            bad = next((t for t in ids if not self.model.valid_token(t)), None) if isinstance(ids, list) else ids
-            raise HTTPError(400, f"'{field}' must be a list of token ids in [0, {self.model.n_vocab}); "
-                                 f"got {bad!r}")
+            bad = (
+                next((t for t in ids if not self.model.valid_token(t)), None)
+                if isinstance(ids, list)
+                else ids
+            )
+            raise HTTPError(
+                400, f"'{field}' must be a list of token ids in [0, {self.model.n_vocab}); got {bad!r}"
+            )
         return ids
 
     def check_fits(self, prompt: list[int], gen: P.Generation) -> None:
@@ -80,29 +95,48 @@ class Service:
         if not prompt:
             raise HTTPError(400, "the prompt is empty")
         if len(prompt) >= limit:
-            raise HTTPError(400, f"the prompt is {len(prompt)} tokens, and this server's context holds "
-                                 f"{limit} tokens per slot; shorten it or start the server with a larger --ctx",
-                            type="exceed_context_size_error")
+            raise HTTPError(
+                400,
+                f"the prompt is {len(prompt)} tokens, and this server's context holds "
+                f"{limit} tokens per slot; shorten it or start the server with a larger --ctx",
+                type="exceed_context_size_error",
+            )
         gen.max_tokens = min(gen.max_tokens, limit - len(prompt))
 
     # ----- facts -----
     def model_meta(self) -> dict[str, Any]:
         info = self.model.info
-        return {"vocab_type": info.vocab_type, "n_vocab": info.n_vocab, "n_ctx_train": info.n_ctx_train,
-                "n_embd": info.n_embd, "n_params": info.n_params, "size": info.size,
-                "n_ctx": self.model.n_ctx_seq}
+        return {
+            "vocab_type": info.vocab_type,
+            "n_vocab": info.n_vocab,
+            "n_ctx_train": info.n_ctx_train,
+            "n_embd": info.n_embd,
+            "n_params": info.n_params,
+            "size": info.size,
+            "n_ctx": self.model.n_ctx_seq,
+        }
 
     def slot_view(self, index: int) -> dict[str, Any]:
         slot = self.scheduler.slots[index]
         settings = slot.params.as_dict()
-        return {"id": slot.id, "id_task": -1, "n_ctx": self.model.n_ctx_seq, "speculative": False,
-                "is_processing": slot.busy, "n_cached": len(slot.tokens), "params": settings}
+        return {
+            "id": slot.id,
+            "id_task": -1,
+            "n_ctx": self.model.n_ctx_seq,
+            "speculative": False,
+            "is_processing": slot.busy,
+            "n_cached": len(slot.tokens),
+            "params": settings,
+        }
 
     def props(self) -> dict[str, Any]:
         info = self.model.info
         rt = self.model.rt
-        settings = {**self.slot_view(0), "is_processing": False,
-                    "params": {**self.defaults.as_dict(), "n_predict": P.DEFAULT_MAX_TOKENS}}
+        settings = {
+            **self.slot_view(0),
+            "is_processing": False,
+            "params": {**self.defaults.as_dict(), "n_predict": P.DEFAULT_MAX_TOKENS},
+        }
         return {
             "default_generation_settings": settings,
             "total_slots": len(self.scheduler.slots),
@@ -113,7 +147,7 @@ class Service:
             "eos_token": info.eos_token,
             "modalities": {"vision": False, "audio": False},
             "build_info": f"swerve local server, llama.cpp {rt.llama_commit} ({rt.version} wheel"
-                          f"{', glibc-compat copy' if rt.patched else ''})",
+            f"{', glibc-compat copy' if rt.patched else ''})",
             "logprobs_mode": LOGPROBS_MODE,
             "n_threads": self.model.n_threads,
             "load_s": self.model.load_s,
@@ -128,8 +162,9 @@ def _tokenize(service: Service, body: dict[str, Any]) -> dict[str, Any]:
     content = body.get("content")
     if not isinstance(content, str):
         raise HTTPError(400, "'content' must be a string")
-    ids = service.model.tokenize(content, add_special=P.flag(body, "add_special"),
-                                 parse_special=P.flag(body, "parse_special", True))
+    ids = service.model.tokenize(
+        content, add_special=P.flag(body, "add_special"), parse_special=P.flag(body, "parse_special", True)
+    )
     if not P.flag(body, "with_pieces"):
         return {"tokens": ids}
     pieces: list[dict[str, Any]] = []
@@ -157,8 +192,13 @@ def build_router(service: Service) -> Router:
 
     @router.route("GET", "/v1/models", "/models")
     async def models(request: Request) -> Response:
-        entry = {"id": service.alias, "object": "model", "created": service.created, "owned_by": "swerve",
-                 "meta": service.model_meta()}
+        entry = {
+            "id": service.alias,
+            "object": "model",
+            "created": service.created,
+            "owned_by": "swerve",
+            "meta": service.model_meta(),
+        }
         return json_response({"object": "list", "data": [entry]})
 
     @router.route("GET", "/props")

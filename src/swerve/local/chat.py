@@ -71,7 +71,9 @@ async def handle(service: Service, request: Request) -> Response | StreamRespons
     return json_response(await _complete(service, job, gen, _splitter(bool(tools), prefill)))
 
 
-async def _complete(service: Service, job: Job, gen: P.Generation, splitter: ToolCallStream | None) -> dict[str, Any]:
+async def _complete(
+    service: Service, job: Job, gen: P.Generation, splitter: ToolCallStream | None
+) -> dict[str, Any]:
     text: list[str] = []
     tokens: list[int] = []
     logprobs: list[dict[str, Any]] = []
@@ -96,12 +98,21 @@ async def _complete(service: Service, job: Job, gen: P.Generation, splitter: Too
     message: dict[str, Any] = {"role": "assistant", "content": reply if reply or not calls else None}
     if calls:
         message["tool_calls"] = [c.as_openai() for c in calls]
-    choice: dict[str, Any] = {"index": 0, "message": message,
-                              "logprobs": {"content": logprobs} if gen.logprobs else None,
-                              "finish_reason": shapes.finish_reason(done, bool(calls))}
-    out: dict[str, Any] = {"id": shapes.new_id("chatcmpl"), "object": "chat.completion", "created": shapes.now(),
-                           "model": service.alias, "choices": [choice], "usage": shapes.usage(done),
-                           "timings": done.timings}
+    choice: dict[str, Any] = {
+        "index": 0,
+        "message": message,
+        "logprobs": {"content": logprobs} if gen.logprobs else None,
+        "finish_reason": shapes.finish_reason(done, bool(calls)),
+    }
+    out: dict[str, Any] = {
+        "id": shapes.new_id("chatcmpl"),
+        "object": "chat.completion",
+        "created": shapes.now(),
+        "model": service.alias,
+        "choices": [choice],
+        "usage": shapes.usage(done),
+        "timings": done.timings,
+    }
     if gen.return_token_ids:
         out["prompt_token_ids"] = job.prompt
         choice["token_ids"] = tokens
@@ -109,15 +120,31 @@ async def _complete(service: Service, job: Job, gen: P.Generation, splitter: Too
 
 
 def _call_deltas(call: ToolCall, index: int) -> list[dict[str, Any]]:
-    head = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
-    return [{"tool_calls": [head]}, {"tool_calls": [{"index": index, "function": {"arguments": call.arguments}}]}]
+    head = {
+        "index": index,
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": ""},
+    }
+    return [
+        {"tool_calls": [head]},
+        {"tool_calls": [{"index": index, "function": {"arguments": call.arguments}}]},
+    ]
 
 
-async def _stream(service: Service, job: Job, gen: P.Generation, splitter: ToolCallStream | None) -> AsyncIterator[Any]:
-    base = {"id": shapes.new_id("chatcmpl"), "object": "chat.completion.chunk", "created": shapes.now(),
-            "model": service.alias}
+async def _stream(
+    service: Service, job: Job, gen: P.Generation, splitter: ToolCallStream | None
+) -> AsyncIterator[Any]:
+    base = {
+        "id": shapes.new_id("chatcmpl"),
+        "object": "chat.completion.chunk",
+        "created": shapes.now(),
+        "model": service.alias,
+    }
 
-    def chunk(delta: dict[str, Any], extra: dict[str, Any] | None = None, finish: str | None = None) -> dict[str, Any]:
+    def chunk(
+        delta: dict[str, Any], extra: dict[str, Any] | None = None, finish: str | None = None
+    ) -> dict[str, Any]:
         choice: dict[str, Any] = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         if extra:
             choice.update(extra)

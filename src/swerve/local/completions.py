@@ -37,7 +37,9 @@ def prompt_ids(service: Service, prompt: Any) -> list[int]:
                 else:
                     ids.extend(service.check_tokens([part], "prompt"))
             return ids
-        raise HTTPError(400, "'prompt' must be one prompt: a string or a list of token ids (batches are not served)")
+        raise HTTPError(
+            400, "'prompt' must be one prompt: a string or a list of token ids (batches are not served)"
+        )
     raise HTTPError(400, "'prompt' must be a non-empty string or a non-empty list of token ids")
 
 
@@ -54,15 +56,31 @@ def _prepare(service: Service, body: dict[str, Any], dialect: str) -> tuple[Job,
 
 
 # ----- llama.cpp: /completion -----
-def _llama_final(service: Service, job: Job, gen: P.Generation, done: Finished, content: str,
-                 tokens: list[int], probs: list[dict[str, Any]]) -> dict[str, Any]:
+def _llama_final(
+    service: Service,
+    job: Job,
+    gen: P.Generation,
+    done: Finished,
+    content: str,
+    tokens: list[int],
+    probs: list[dict[str, Any]],
+) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "index": 0, "content": content, "tokens": tokens if gen.return_token_ids else [],
-        "id_slot": done.slot, "stop": True, "model": service.alias,
-        "tokens_predicted": done.generated_n, "tokens_evaluated": done.prompt_n,
+        "index": 0,
+        "content": content,
+        "tokens": tokens if gen.return_token_ids else [],
+        "id_slot": done.slot,
+        "stop": True,
+        "model": service.alias,
+        "tokens_predicted": done.generated_n,
+        "tokens_evaluated": done.prompt_n,
         "tokens_cached": done.prompt_n + done.generated_n,
-        "generation_settings": gen.settings(), "has_new_line": "\n" in content, "truncated": False,
-        "stop_type": done.stop_type, "stopping_word": done.stopping_word, "timings": done.timings,
+        "generation_settings": gen.settings(),
+        "has_new_line": "\n" in content,
+        "truncated": False,
+        "stop_type": done.stop_type,
+        "stopping_word": done.stopping_word,
+        "timings": done.timings,
     }
     if gen.params.n_probs > 0:
         out["completion_probabilities"] = probs
@@ -102,8 +120,15 @@ async def _llama_stream(service: Service, job: Job, gen: P.Generation) -> AsyncI
             yield final
             return
         predicted += 1
-        item: dict[str, Any] = {"index": 0, "content": event.text, "tokens": [event.token], "stop": False,
-                                "id_slot": -1, "tokens_predicted": predicted, "tokens_evaluated": len(job.prompt)}
+        item: dict[str, Any] = {
+            "index": 0,
+            "content": event.text,
+            "tokens": [event.token],
+            "stop": False,
+            "id_slot": -1,
+            "tokens_predicted": predicted,
+            "tokens_evaluated": len(job.prompt),
+        }
         if gen.params.n_probs > 0:
             item["completion_probabilities"] = [shapes.llama_probability(service.model, event)]
         yield item
@@ -116,8 +141,11 @@ def _legacy_logprobs(service: Service, events: list[Token], offset: int) -> dict
         text = service.model.piece(event.token, special=True).decode("utf-8", "replace")
         tokens.append(text)
         values.append(event.logprob)
-        tops.append({service.model.piece(t, special=True).decode("utf-8", "replace"): lp for t, lp in event.top}
-                    if event.top else None)
+        tops.append(
+            {service.model.piece(t, special=True).decode("utf-8", "replace"): lp for t, lp in event.top}
+            if event.top
+            else None
+        )
         offsets.append(offset)
         offset += len(event.text)
     return {"tokens": tokens, "token_logprobs": values, "top_logprobs": tops, "text_offset": offsets}
@@ -125,8 +153,12 @@ def _legacy_logprobs(service: Service, events: list[Token], offset: int) -> dict
 
 async def handle_openai(service: Service, request: Request) -> Response | StreamResponse:
     job, gen = _prepare(service, request.json_object(), "completions")
-    base = {"id": shapes.new_id("cmpl"), "object": "text_completion", "created": shapes.now(),
-            "model": service.alias}
+    base = {
+        "id": shapes.new_id("cmpl"),
+        "object": "text_completion",
+        "created": shapes.now(),
+        "model": service.alias,
+    }
     if gen.stream:
         return sse_response(_openai_stream(service, job, gen, base))
     text: list[str] = []
@@ -141,16 +173,21 @@ async def handle_openai(service: Service, request: Request) -> Response | Stream
             text.append(event.text)
     assert done is not None
     shapes.raise_if_failed(done)
-    choice: dict[str, Any] = {"index": 0, "text": "".join(text),
-                              "logprobs": _legacy_logprobs(service, events, 0) if gen.logprobs else None,
-                              "finish_reason": shapes.finish_reason(done)}
+    choice: dict[str, Any] = {
+        "index": 0,
+        "text": "".join(text),
+        "logprobs": _legacy_logprobs(service, events, 0) if gen.logprobs else None,
+        "finish_reason": shapes.finish_reason(done),
+    }
     if gen.return_token_ids:
         choice["prompt_token_ids"] = job.prompt
         choice["token_ids"] = [e.token for e in events]
     return json_response({**base, "choices": [choice], "usage": shapes.usage(done), "timings": done.timings})
 
 
-async def _openai_stream(service: Service, job: Job, gen: P.Generation, base: dict[str, Any]) -> AsyncIterator[Any]:
+async def _openai_stream(
+    service: Service, job: Job, gen: P.Generation, base: dict[str, Any]
+) -> AsyncIterator[Any]:
     offset = 0
     first = True
     async for event in service.scheduler.generate(job):
@@ -158,15 +195,23 @@ async def _openai_stream(service: Service, job: Job, gen: P.Generation, base: di
             if event.reason == "error":
                 yield shapes.error_event(event)
                 return
-            choice: dict[str, Any] = {"index": 0, "text": event.text, "logprobs": None,
-                                      "finish_reason": shapes.finish_reason(event)}
+            choice: dict[str, Any] = {
+                "index": 0,
+                "text": event.text,
+                "logprobs": None,
+                "finish_reason": shapes.finish_reason(event),
+            }
             yield {**base, "choices": [choice], "timings": event.timings}
             if gen.include_usage:
                 yield {**base, "choices": [], "usage": shapes.usage(event)}
             yield "[DONE]"
             return
-        choice = {"index": 0, "text": event.text, "finish_reason": None,
-                  "logprobs": _legacy_logprobs(service, [event], offset) if gen.logprobs else None}
+        choice = {
+            "index": 0,
+            "text": event.text,
+            "finish_reason": None,
+            "logprobs": _legacy_logprobs(service, [event], offset) if gen.logprobs else None,
+        }
         if gen.return_token_ids:
             choice["token_ids"] = [event.token]
             if first:

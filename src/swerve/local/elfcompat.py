@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import struct
 
+from swerve.errors import LocalModelError
+
 _PREFIX = b"__isoc23_"
 _NEW = b"GLIBC_2.38"
 _OLD = b"GLIBC_2.2.5"
@@ -26,7 +28,7 @@ _SHT_GNU_VERNEED = 0x6FFFFFFE
 _SHT_GNU_VERSYM = 0x6FFFFFFF
 
 
-class ElfPatchError(Exception):
+class ElfPatchError(LocalModelError):
     """The file is not a shape this patch understands."""
 
 
@@ -50,7 +52,9 @@ def _sections(data: bytes) -> list[tuple[int, int, int, int]]:
     shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
     out = []
     for index in range(shnum):
-        _, kind, _, _, offset, size, link, _, _, _ = struct.unpack_from("<IIQQQQIIQQ", data, shoff + index * shentsize)
+        _, kind, _, _, offset, size, link, _, _, _ = struct.unpack_from(
+            "<IIQQQQIIQQ", data, shoff + index * shentsize
+        )
         out.append((kind, offset, size, link))
     return out
 
@@ -71,7 +75,7 @@ def retarget_c23_imports(data: bytearray) -> int:
 
     def name_at(offset: int) -> bytes:
         start = strtab_off + offset
-        return bytes(data[start:data.index(b"\0", start)])
+        return bytes(data[start : data.index(b"\0", start)])
 
     targets: dict[int, int] = {}  # version index -> offset of its Vernaux entry
     old_name: int | None = None

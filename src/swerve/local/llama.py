@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from swerve.errors import LocalModelError
 from swerve.local.runtime import Runtime, load_runtime
 
 
-class ModelLoadError(Exception):
+class ModelLoadError(LocalModelError):
     """The model file could not be loaded; the message names the file and the reason."""
 
 
-class DecodeError(Exception):
+class DecodeError(LocalModelError):
     """``llama_decode`` failed (the code is in the message)."""
 
 
@@ -59,8 +60,16 @@ def _check_file(path: Path) -> None:
 class LlamaModel:
     """A loaded model with ``n_seq`` KV sequences of ``n_ctx // n_seq`` tokens each."""
 
-    def __init__(self, path: str | os.PathLike[str], *, n_ctx: int = 0, n_seq: int = 1,
-                 n_threads: int | None = None, n_batch: int = 512, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        n_ctx: int = 0,
+        n_seq: int = 1,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        verbose: bool = False,
+    ) -> None:
         self.path = Path(path).expanduser().resolve()
         _check_file(self.path)
         self.rt: Runtime = load_runtime(verbose)
@@ -71,7 +80,9 @@ class LlamaModel:
         params.n_gpu_layers = 0
         self._model = lib.llama_model_load_from_file(str(self.path).encode(), params)
         if self._model == ffi.NULL:
-            raise ModelLoadError(f"llama.cpp could not load {self.path} (unsupported architecture or a damaged file)")
+            raise ModelLoadError(
+                f"llama.cpp could not load {self.path} (unsupported architecture or a damaged file)"
+            )
         self._vocab = lib.llama_model_get_vocab(self._model)
         self.n_vocab = int(lib.llama_vocab_n_tokens(self._vocab))
         n_ctx_train = int(lib.llama_model_n_ctx_train(self._model))
@@ -89,8 +100,9 @@ class LlamaModel:
         self._ctx = lib.llama_init_from_model(self._model, cparams)
         if self._ctx == ffi.NULL:
             lib.llama_model_free(self._model)
-            raise ModelLoadError(f"llama.cpp could not create a {total}-token context for {self.path} "
-                                 f"(not enough memory?)")
+            raise ModelLoadError(
+                f"llama.cpp could not create a {total}-token context for {self.path} (not enough memory?)"
+            )
         self._mem = lib.llama_get_memory(self._ctx)
         self.n_seq = n_seq
         self.n_ctx = int(lib.llama_n_ctx(self._ctx))
@@ -111,7 +123,12 @@ class LlamaModel:
         for i in range(int(lib.llama_model_meta_count(self._model))):
             lib.llama_model_meta_key_by_index(self._model, i, key, 512)
             name = ffi.string(key).decode("utf-8", "replace")
-            if name.startswith("tokenizer.ggml.") and name.split(".")[-1] in ("tokens", "merges", "token_type", "scores"):
+            if name.startswith("tokenizer.ggml.") and name.split(".")[-1] in (
+                "tokens",
+                "merges",
+                "token_type",
+                "scores",
+            ):
                 continue
             if name == "tokenizer.chat_template":
                 continue
@@ -192,13 +209,20 @@ class LlamaModel:
             self._lib.llama_memory_seq_rm(self._mem, seq, 0, -1)
             raise DecodeError(f"could not trim sequence {seq} at {start}; its cache was cleared")
 
-    def decode(self, tokens: Sequence[int], positions: Sequence[int], seqs: Sequence[int],
-               outputs: Sequence[bool]) -> float:
+    def decode(
+        self, tokens: Sequence[int], positions: Sequence[int], seqs: Sequence[int], outputs: Sequence[bool]
+    ) -> float:
         """One ``llama_decode`` over up to ``n_batch`` entries; returns its seconds."""
         batch = self._batch
         n = len(tokens)
         batch.n_tokens = n
-        token, pos, n_seq_id, seq_id, logits = batch.token, batch.pos, batch.n_seq_id, batch.seq_id, batch.logits
+        token, pos, n_seq_id, seq_id, logits = (
+            batch.token,
+            batch.pos,
+            batch.n_seq_id,
+            batch.seq_id,
+            batch.logits,
+        )
         for i in range(n):
             token[i] = tokens[i]
             pos[i] = positions[i]
@@ -209,7 +233,9 @@ class LlamaModel:
         code = self._lib.llama_decode(self._ctx, batch)
         elapsed = time.perf_counter() - started
         if code != 0:
-            raise DecodeError(f"llama_decode returned {code}" + (" (no room in the KV cache)" if code == 1 else ""))
+            raise DecodeError(
+                f"llama_decode returned {code}" + (" (no room in the KV cache)" if code == 1 else "")
+            )
         return elapsed
 
     def logits(self, index: int) -> np.ndarray:

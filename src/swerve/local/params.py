@@ -38,16 +38,22 @@ class Generation:
 
     def settings(self) -> dict[str, Any]:
         """llama.cpp's ``params`` as /slots and ``generation_settings`` show them."""
-        return {**self.params.as_dict(), "n_predict": self.max_tokens, "stop": list(self.stop),
-                "stream": self.stream, "cache_prompt": self.cache_prompt}
+        return {
+            **self.params.as_dict(),
+            "n_predict": self.max_tokens,
+            "stop": list(self.stop),
+            "stream": self.stream,
+            "cache_prompt": self.cache_prompt,
+        }
 
 
 def _bad(field: str, message: str) -> HTTPError:
     return HTTPError(400, f"'{field}' {message}")
 
 
-def number(body: dict[str, Any], field: str, default: float, low: float | None = None,
-           high: float | None = None) -> float:
+def number(
+    body: dict[str, Any], field: str, default: float, low: float | None = None, high: float | None = None
+) -> float:
     value = body.get(field)
     if value is None:
         return default
@@ -58,8 +64,9 @@ def number(body: dict[str, Any], field: str, default: float, low: float | None =
     return float(value)
 
 
-def integer(body: dict[str, Any], field: str, default: int, low: int | None = None,
-            high: int | None = None) -> int:
+def integer(
+    body: dict[str, Any], field: str, default: int, low: int | None = None, high: int | None = None
+) -> int:
     value = body.get(field)
     if value is None:
         return default

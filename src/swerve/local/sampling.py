@@ -68,7 +68,9 @@ class Sampler:
         seed = params.seed if params.seed is not None and params.seed >= 0 else None
         self.rng = np.random.default_rng(seed)
         window = params.repeat_last_n
-        self._window: collections.deque[int] = collections.deque(maxlen=None if window < 0 else max(window, 0))
+        self._window: collections.deque[int] = collections.deque(
+            maxlen=None if window < 0 else max(window, 0)
+        )
         self._counts: collections.Counter[int] = collections.Counter()
         for token in history or []:
             self.accept(token)

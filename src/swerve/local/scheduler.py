@@ -189,7 +189,11 @@ class Scheduler:
                 self._finish(slot, "error", "none", error="the server is shutting down")
         while self._queue:
             job = self._queue.popleft()
-            job.emit(Finished("error", "none", "", "", len(job.prompt), 0, 0, {}, -1, "the server is shutting down"))
+            job.emit(
+                Finished(
+                    "error", "none", "", "", len(job.prompt), 0, 0, {}, -1, "the server is shutting down"
+                )
+            )
 
     def _assign(self) -> None:
         while self._queue:
@@ -217,7 +221,7 @@ class Scheduler:
             keep = 0
         del slot.tokens[keep:]
         params = job.params
-        history = job.prompt[-params.repeat_last_n:] if params.repeat_last_n > 0 else list(job.prompt)
+        history = job.prompt[-params.repeat_last_n :] if params.repeat_last_n > 0 else list(job.prompt)
         slot.job = job
         slot.params = params
         slot.pending = job.prompt[keep:]
@@ -257,7 +261,7 @@ class Scheduler:
             if slot.job is None or not slot.pending or budget <= 0:
                 continue
             chunk = slot.pending[:budget]
-            del slot.pending[:len(chunk)]
+            del slot.pending[: len(chunk)]
             base = len(slot.tokens)
             tokens.extend(chunk)
             positions.extend(range(base, base + len(chunk)))
@@ -315,7 +319,9 @@ class Scheduler:
         else:
             slot.next_token = token
 
-    def _finish(self, slot: Slot, reason: str, stop_type: str, word: str = "", error: str | None = None) -> None:
+    def _finish(
+        self, slot: Slot, reason: str, stop_type: str, word: str = "", error: str | None = None
+    ) -> None:
         job = slot.job
         if job is None:
             return
@@ -344,5 +350,17 @@ class Scheduler:
         slot.sampler = None
         slot.text = None
         slot.last_used = time.monotonic()
-        job.emit(Finished(reason, stop_type, word, tail, len(job.prompt), slot.cached, predicted_n,
-                          timings, slot.id, error))
+        job.emit(
+            Finished(
+                reason,
+                stop_type,
+                word,
+                tail,
+                len(job.prompt),
+                slot.cached,
+                predicted_n,
+                timings,
+                slot.id,
+                error,
+            )
+        )

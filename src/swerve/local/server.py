@@ -27,20 +27,36 @@ EXIT_FAILED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m swerve.local.server",
-                                     description="An OpenAI- and llama.cpp-compatible server over a GGUF model.")
+    parser = argparse.ArgumentParser(
+        prog="python -m swerve.local.server",
+        description="An OpenAI- and llama.cpp-compatible server over a GGUF model.",
+    )
     parser.add_argument("--model", "-m", required=True, metavar="FILE.gguf", help="the GGUF model file")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     parser.add_argument("--alias", help="model name the API reports and accepts (default: the file's stem)")
-    parser.add_argument("--ctx", "-c", type=int, default=0, metavar="N",
-                        help="context tokens in all, shared by the slots (default: the model's, at most 32768)")
-    parser.add_argument("--threads", "-t", type=int, default=0, metavar="T", help="CPU threads (default: all)")
-    parser.add_argument("--parallel", "-np", type=int, default=1, metavar="N", help="slots decoded together (default 1)")
+    parser.add_argument(
+        "--ctx",
+        "-c",
+        type=int,
+        default=0,
+        metavar="N",
+        help="context tokens in all, shared by the slots (default: the model's, at most 32768)",
+    )
+    parser.add_argument(
+        "--threads", "-t", type=int, default=0, metavar="T", help="CPU threads (default: all)"
+    )
+    parser.add_argument(
+        "--parallel", "-np", type=int, default=1, metavar="N", help="slots decoded together (default 1)"
+    )
     parser.add_argument("--seed", type=int, default=-1, help="default sampling seed (-1: random per request)")
-    parser.add_argument("--omp-wait", choices=("passive", "active"), default=None,
-                        help="how idle compute threads wait: passive (default; best on shared cores) or "
-                             "active (spin; a little faster on an otherwise idle machine)")
+    parser.add_argument(
+        "--omp-wait",
+        choices=("passive", "active"),
+        default=None,
+        help="how idle compute threads wait: passive (default; best on shared cores) or "
+        "active (spin; a little faster on an otherwise idle machine)",
+    )
     parser.add_argument("--exit-with", type=int, default=0, metavar="PID", help="stop when process PID ends")
     parser.add_argument("--no-state-file", action="store_true", help="do not advertise this server for reuse")
     parser.add_argument("--verbose", action="store_true", help="show llama.cpp's own log")
@@ -99,9 +115,16 @@ async def serve(args: argparse.Namespace) -> int:
     started = time.monotonic()
     model = scheduler = None
     try:
-        load = asyncio.ensure_future(asyncio.to_thread(
-            LlamaModel, model_path, n_ctx=args.ctx, n_seq=args.parallel, n_threads=args.threads or None,
-            verbose=args.verbose))
+        load = asyncio.ensure_future(
+            asyncio.to_thread(
+                LlamaModel,
+                model_path,
+                n_ctx=args.ctx,
+                n_seq=args.parallel,
+                n_threads=args.threads or None,
+                verbose=args.verbose,
+            )
+        )
         try:
             model = await load
         except (ModelLoadError, RuntimeMissing) as exc:
@@ -114,13 +137,27 @@ async def serve(args: argparse.Namespace) -> int:
         service = Service(model, scheduler, alias, SamplingParams(seed=args.seed))
         http.router = build_router(service)
         if not args.no_state_file:
-            write_state(model_path, {"pid": os.getpid(), "url": http.url, "base_url": http.url + "/v1",
-                                     "host": args.host, "port": http.port, "model_path": str(model_path),
-                                     "alias": alias, "n_ctx": model.n_ctx, "parallel": args.parallel,
-                                     "started": time.time()})
-        print(f"swerve local server ready: {http.url}/v1 (model {alias}, {model.n_ctx_seq} tokens per slot, "
-              f"{args.parallel} slot{'s' if args.parallel != 1 else ''}, {model.n_threads} threads, "
-              f"ready in {time.monotonic() - started:.1f} s)", flush=True)
+            write_state(
+                model_path,
+                {
+                    "pid": os.getpid(),
+                    "url": http.url,
+                    "base_url": http.url + "/v1",
+                    "host": args.host,
+                    "port": http.port,
+                    "model_path": str(model_path),
+                    "alias": alias,
+                    "n_ctx": model.n_ctx,
+                    "parallel": args.parallel,
+                    "started": time.time(),
+                },
+            )
+        print(
+            f"swerve local server ready: {http.url}/v1 (model {alias}, {model.n_ctx_seq} tokens per slot, "
+            f"{args.parallel} slot{'s' if args.parallel != 1 else ''}, {model.n_threads} threads, "
+            f"ready in {time.monotonic() - started:.1f} s)",
+            flush=True,
+        )
         await stop.wait()
         return 0
     finally:

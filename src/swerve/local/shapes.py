@@ -20,9 +20,12 @@ def now() -> int:
 
 
 def usage(done: Finished) -> dict[str, Any]:
-    return {"prompt_tokens": done.prompt_n, "completion_tokens": done.generated_n,
-            "total_tokens": done.prompt_n + done.generated_n,
-            "prompt_tokens_details": {"cached_tokens": done.cached_n}}
+    return {
+        "prompt_tokens": done.prompt_n,
+        "completion_tokens": done.generated_n,
+        "total_tokens": done.prompt_n + done.generated_n,
+        "prompt_tokens_details": {"cached_tokens": done.cached_n},
+    }
 
 
 def finish_reason(done: Finished, has_calls: bool = False) -> str:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from swerve.cache import cache_root
+from swerve.paths import cache_root
 
 
 def servers_dir() -> Path:

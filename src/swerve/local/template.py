@@ -15,19 +15,28 @@ import functools
 import json
 from typing import Any
 
+from swerve.errors import LocalModelError
+
 CHATML = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
     "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
 
 
-class TemplateError(ValueError):
+class TemplateError(LocalModelError, ValueError):
     """The messages cannot be rendered (bad shape, or the template itself refused them)."""
 
 
-def _tojson(value: Any, indent: int | None = None, separators: tuple[str, str] | None = None,
-            sort_keys: bool = False, ensure_ascii: bool = False) -> str:
-    return json.dumps(value, indent=indent, separators=separators, sort_keys=sort_keys, ensure_ascii=ensure_ascii)
+def _tojson(
+    value: Any,
+    indent: int | None = None,
+    separators: tuple[str, str] | None = None,
+    sort_keys: bool = False,
+    ensure_ascii: bool = False,
+) -> str:
+    return json.dumps(
+        value, indent=indent, separators=separators, sort_keys=sort_keys, ensure_ascii=ensure_ascii
+    )
 
 
 def _raise(message: str) -> None:
@@ -45,8 +54,9 @@ def compile_template(source: str) -> Any:
     import jinja2.ext
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                        extensions=[jinja2.ext.loopcontrols])
+    env = ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols]
+    )
     env.filters["tojson"] = _tojson
     env.globals["raise_exception"] = _raise
     env.globals["strftime_now"] = _now
@@ -69,8 +79,10 @@ def _text(content: Any, where: str) -> str:
             elif isinstance(part, dict) and part.get("type") in ("text", "input_text"):
                 texts.append(str(part.get("text", "")))
             elif isinstance(part, dict):
-                raise TemplateError(f"{where}: content parts of type {part.get('type')!r} are not supported "
-                                    f"by this server (text only)")
+                raise TemplateError(
+                    f"{where}: content parts of type {part.get('type')!r} are not supported "
+                    f"by this server (text only)"
+                )
             else:
                 raise TemplateError(f"{where}: a content part must be an object")
         return "".join(texts)
@@ -109,7 +121,9 @@ def normalise_messages(messages: Any) -> list[dict[str, Any]]:
         if message.get("tool_calls"):
             if not isinstance(message["tool_calls"], list):
                 raise TemplateError(f"{where}.tool_calls must be a list")
-            item["tool_calls"] = [_call(c, f"{where}.tool_calls[{j}]") for j, c in enumerate(message["tool_calls"])]
+            item["tool_calls"] = [
+                _call(c, f"{where}.tool_calls[{j}]") for j, c in enumerate(message["tool_calls"])
+            ]
         out.append(item)
     return out
 
@@ -121,8 +135,14 @@ def normalise_tools(tools: Any) -> list[dict[str, Any]] | None:
         raise TemplateError("'tools' must be a list")
     out = []
     for i, tool in enumerate(tools):
-        if not isinstance(tool, dict) or not isinstance(tool.get("function"), dict) or not tool["function"].get("name"):
-            raise TemplateError(f"tools[{i}] must be {{'type': 'function', 'function': {{'name': ..., ...}}}}")
+        if (
+            not isinstance(tool, dict)
+            or not isinstance(tool.get("function"), dict)
+            or not tool["function"].get("name")
+        ):
+            raise TemplateError(
+                f"tools[{i}] must be {{'type': 'function', 'function': {{'name': ..., ...}}}}"
+            )
         out.append({"type": tool.get("type", "function"), "function": tool["function"]})
     return out or None
 
@@ -137,9 +157,17 @@ def prefill_of(messages: Any) -> str:
     return _text(last.get("content"), f"messages[{len(messages) - 1}]")
 
 
-def render_chat(source: str | None, messages: Any, *, tools: Any = None, add_generation_prompt: bool = True,
-                bos_token: str = "", eos_token: str = "", extra: dict[str, Any] | None = None,
-                continue_final: bool = False) -> str:
+def render_chat(
+    source: str | None,
+    messages: Any,
+    *,
+    tools: Any = None,
+    add_generation_prompt: bool = True,
+    bos_token: str = "",
+    eos_token: str = "",
+    extra: dict[str, Any] | None = None,
+    continue_final: bool = False,
+) -> str:
     """The prompt text for ``messages`` (and ``tools``) under the template ``source``.
 
     With ``continue_final`` the last (assistant) message is left open so the model goes on from
@@ -150,21 +178,37 @@ def render_chat(source: str | None, messages: Any, *, tools: Any = None, add_gen
         text = prefill_of(messages)
         if not text:
             raise TemplateError("only a final assistant message with text can be continued")
-        rendered = render_chat(source, messages, tools=tools, add_generation_prompt=False, bos_token=bos_token,
-                               eos_token=eos_token, extra=extra)
+        rendered = render_chat(
+            source,
+            messages,
+            tools=tools,
+            add_generation_prompt=False,
+            bos_token=bos_token,
+            eos_token=eos_token,
+            extra=extra,
+        )
         at = rendered.rfind(text)
         if at < 0:
-            raise TemplateError("the chat template rewrites the final assistant message, so it cannot be continued")
+            raise TemplateError(
+                "the chat template rewrites the final assistant message, so it cannot be continued"
+            )
         return rendered[: at + len(text)]
     import jinja2
 
     template = compile_template(source or CHATML)
     context = dict(extra or {})
-    context.update(messages=normalise_messages(messages), tools=normalise_tools(tools),
-                   add_generation_prompt=add_generation_prompt, bos_token=bos_token, eos_token=eos_token)
+    context.update(
+        messages=normalise_messages(messages),
+        tools=normalise_tools(tools),
+        add_generation_prompt=add_generation_prompt,
+        bos_token=bos_token,
+        eos_token=eos_token,
+    )
     try:
         return str(template.render(**context))
     except TemplateError:
         raise
     except (jinja2.TemplateError, TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
-        raise TemplateError(f"the chat template could not render these messages: {type(exc).__name__}: {exc}") from None
+        raise TemplateError(
+            f"the chat template could not render these messages: {type(exc).__name__}: {exc}"
+        ) from None

@@ -46,7 +46,7 @@ class TextAssembler:
     def _release(self, end: int) -> str:
         if end <= self._sent:
             return ""
-        out = self.text[self._sent:end]
+        out = self.text[self._sent : end]
         self._sent = end
         return out
 

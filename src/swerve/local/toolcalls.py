@@ -27,7 +27,11 @@ class ToolCall:
     id: str = field(default_factory=lambda: "call_" + secrets.token_hex(12))
 
     def as_openai(self) -> dict[str, object]:
-        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
 
 
 def parse_call(body: str) -> ToolCall | None:
@@ -84,7 +88,7 @@ class ToolCallStream:
             self._space += text
             return
         piece = self._space + stripped
-        self._space = text[len(stripped):]
+        self._space = text[len(stripped) :]
         self.content += piece
         out.append(piece)
 
@@ -98,16 +102,16 @@ class ToolCallStream:
                 if at < 0:
                     hold = _partial_open(self._buffer)
                     self._emit(self._buffer[: len(self._buffer) - hold], out)
-                    self._buffer = self._buffer[len(self._buffer) - hold:]
+                    self._buffer = self._buffer[len(self._buffer) - hold :]
                     break
                 self._emit(self._buffer[:at], out)
-                self._buffer = self._buffer[at + len(OPEN):]
+                self._buffer = self._buffer[at + len(OPEN) :]
                 self._in_call = True
             else:
                 end = self._buffer.find(CLOSE)
                 if end < 0:
                     break
-                body, self._buffer = self._buffer[:end], self._buffer[end + len(CLOSE):]
+                body, self._buffer = self._buffer[:end], self._buffer[end + len(CLOSE) :]
                 self._in_call = False
                 self._close(body, OPEN + body + CLOSE, out)
         return out
