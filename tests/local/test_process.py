@@ -95,7 +95,7 @@ def test_a_bad_model_file_fails_fast_and_clearly(tmp_path, cache):
 
 
 async def test_a_server_that_dies_mid_request_is_an_error_not_a_hang(model_path, cache):
-    from swerve.models.base import ModelError
+    from swerve.errors import ModelError
     from swerve.models.openai_chat import OpenAIChatModel
     from swerve.models.retry import RetryPolicy
 
@@ -160,7 +160,7 @@ def test_swerve_model_serve_prints_its_url_and_stops_cleanly(model_path, cache, 
 def test_swerve_model_serve_explains_an_unknown_name(cache):
     result = subprocess.run([sys.executable, "-m", "swerve.cli.main", "model", "serve", "no-such-model"],
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "no model called 'no-such-model'" in result.stderr
+    assert result.returncode == 2 and "unknown local model 'no-such-model'" in result.stderr and "swerve model list" in result.stderr
 
 
 async def test_health_is_503_while_the_model_loads():

@@ -267,3 +267,23 @@ async def local_server(
         yield server
     finally:
         await asyncio.to_thread(server.stop)
+
+
+_shared: dict[str, LocalServer] = {}
+
+
+def shared_server(model_path: str | os.PathLike[str], *, alias: str, parallel: int = 2) -> LocalServer:
+    """The server this process uses for ``model_path`` (``--model local``): started or reused once,
+    and, when this process started it, stopped when the process exits (the server also stops by
+    itself if this process dies)."""
+    key = str(Path(model_path).expanduser().resolve())
+    server = _shared.get(key)
+    if server is not None and server.url and (not server.started or server.alive()):
+        return server
+    server = LocalServer(key, alias=alias, parallel=parallel, ctx=32768 * max(1, parallel)).start()
+    _shared[key] = server
+    if server.started:
+        import atexit
+
+        atexit.register(server.stop)
+    return server
