@@ -30,8 +30,8 @@ from typing import Any
 
 import httpx
 
-from swerve.paths import cache_root
 from swerve.local.process import LocalServer
+from swerve.paths import cache_root
 
 READ_FILE = {"type": "function", "function": {
     "name": "read_file", "description": "Read a file and return its text",

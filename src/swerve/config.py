@@ -216,6 +216,7 @@ class AgentConfig:
     wall_clock_s: float | None = None
     pricing: Pricing = field(default_factory=Pricing)
     server_kind: str | None = None  # what the endpoint said it is (models.discovery)
+    act_nudges: int = 0  # task runs: prose instead of a call is a format failure, told this often
     notes: list[str] = field(default_factory=list)  # what was discovered, to tell the user
 
     @classmethod
@@ -304,6 +305,7 @@ class AgentConfig:
             system=system,
             history=history,
             on_event=on_event,
+            act_nudges=self.act_nudges,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -320,6 +322,7 @@ class AgentConfig:
             "max_turns": self.max_turns,
             "max_tokens": self.max_tokens,
             "wall_clock_s": self.wall_clock_s,
+            "act_nudges": self.act_nudges,
         }
 
 

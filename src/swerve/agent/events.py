@@ -19,6 +19,7 @@ ExitReason = Literal[
     "model_error",  # the endpoint failed for good
     "context_overflow",  # the history no longer fits, even compressed
     "empty_reply",  # the model kept answering with nothing
+    "format_error",  # a task run: the model kept answering in prose instead of calling a tool
     "truncated",  # the model's replies kept hitting the output token limit
     "interrupted",  # Esc, Ctrl-C, SIGTERM
     "error",

@@ -76,6 +76,7 @@ NUDGES = {
     ),
 }
 STOP_MESSAGES = {
+    "format_error": "the model answered {n} times without calling a tool",
     "empty_reply": "the model replied with nothing {n} times in a row",
     "truncated": "the model's reply was cut off at the output token limit {n} times in a row",
 }
@@ -84,6 +85,16 @@ _CONTEXT_OVERFLOW = re.compile(
     r"too many tokens|exceeds the available context|input is too long",
     re.IGNORECASE,
 )
+
+
+def act_nudge(tools: list[Any]) -> str:
+    """What a model that answered in prose is told: the task needs tool calls, and how to write one."""
+    names = ", ".join(t.name for t in tools)
+    return (
+        "You answered without calling a tool, but this task is done by calling tools: look at the code, "
+        f"change it and check it. Call one of these tools now: {names}. Write the call itself, not a "
+        'description of it: for example {"name": "run_shell_command", "arguments": {"command": "ls"}}.'
+    )
 
 
 def context_overflow(exc: ModelError) -> bool:
@@ -113,6 +124,7 @@ class Agent:
         history: list[Message] | None = None,
         on_event: EventSink | None = None,
         before_tools: BeforeTools | None = None,
+        act_nudges: int = 0,
     ) -> None:
         self.model = model
         self.tools = tools
@@ -124,6 +136,9 @@ class Agent:
         self.limits = limits or RunLimits()
         self.sampling = sampling
         self.on_event = on_event
+        # a task run (gym, eval): a reply with no call before any call is a format failure; the
+        # model is told how to call a tool this many times, then the run ends as format_error
+        self.act_nudges = act_nudges
         # awaited with a turn's tool calls before any of them runs (the app checkpoints files here)
         self.before_tools = before_tools
         self.messages: list[Message] = list(history or [])
@@ -215,7 +230,8 @@ class Agent:
         return finished
 
     async def _work(self, started: float, turns_before: int) -> str:
-        nudges = {"empty_reply": 0, "truncated": 0}
+        nudges = {"empty_reply": 0, "truncated": 0, "format_error": 0}
+        acted = any(m.get("tool_calls") for m in self.messages if m["role"] == "assistant")
         while True:
             self._check_limits(turns_before)
             await self._maybe_compress()
@@ -252,6 +268,13 @@ class Agent:
                     self._add({"role": "user", "content": TEXT_LOOP_WARNING})
                     continue
 
+            if not turn.tool_calls and not acted and self.act_nudges and turn.text.strip():
+                nudges["format_error"] += 1
+                if nudges["format_error"] > self.act_nudges:
+                    raise _Stop("format_error", STOP_MESSAGES["format_error"].format(n=nudges["format_error"]))
+                self._emit(Notice("no tool call: the model was told how to call one", "warning"))
+                self._add({"role": "user", "content": act_nudge(self.tools.specs())})
+                continue
             if not turn.tool_calls:
                 if turn.text.strip() and turn.finish_reason != "length":
                     return turn.text
@@ -264,7 +287,8 @@ class Agent:
                 self._emit(Notice(f"{kind.replace('_', ' ')}: the model was asked to go on", "warning"))
                 self._add({"role": "user", "content": NUDGES[kind]})
                 continue
-            nudges = {"empty_reply": 0, "truncated": 0}
+            nudges = {"empty_reply": 0, "truncated": 0, "format_error": 0}
+            acted = True
             t1 = time.monotonic()
             await self._before_tools(turn.tool_calls)
             await self._run_calls(turn.tool_calls)

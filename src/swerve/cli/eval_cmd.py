@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--instance-ids", nargs="+", metavar="ID", help="only these instances")
     p.add_argument(
+        "--limit", type=int, metavar="N", help="only N instances, spread over the dataset's repositories"
+    )
+    p.add_argument(
         "--repos",
         action="append",
         default=[],
@@ -81,6 +84,20 @@ def _load_tasks(dataset: str) -> list[Any]:
     from swerve.tasks.swebench import load_instances
 
     return load_instances(path)
+
+
+def spread(tasks: list[Any], n: int) -> list[Any]:
+    """``n`` of ``tasks``, taken in turn from each repository (in the dataset's order), so a small
+    sample still covers many of them."""
+    by_repo: dict[str, list[Any]] = {}
+    for task in tasks:
+        by_repo.setdefault(task.repo, []).append(task)
+    out: list[Any] = []
+    while len(out) < n and any(by_repo.values()):
+        for queue in by_repo.values():
+            if queue and len(out) < n:
+                out.append(queue.pop(0))
+    return out
 
 
 class Progress:
@@ -157,6 +174,10 @@ def run(args: argparse.Namespace) -> int:
             return _fail(f"not in the dataset: {', '.join(unknown[:5])}")
         wanted = set(args.instance_ids)
         tasks = [t for t in tasks if t.id in wanted]
+    if args.limit is not None:
+        if args.limit < 1:
+            return _fail("--limit must be at least 1")
+        tasks = spread(tasks, args.limit)
     if not tasks:
         return _fail("the dataset has no instances")
     run_id = args.run_id or time.strftime("%Y%m%d-%H%M%S")

@@ -13,6 +13,8 @@ from swerve import __version__
 if TYPE_CHECKING:
     from swerve.config import AgentConfig
 
+TASK_ACT_NUDGES = 2  # gym and eval episodes: how often a model answering in prose is told to call a tool
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -31,6 +33,7 @@ EXIT_CODES = {
     "context_overflow": EXIT_LIMIT,
     "truncated": EXIT_LIMIT,
     "empty_reply": EXIT_ERROR,
+    "format_error": EXIT_ERROR,
     "interrupted": EXIT_INTERRUPTED,
 }
 
@@ -171,4 +174,5 @@ def agent_config_from(
         raise ValueError(str(exc)) from None
     for note in config.notes:
         print(f"swerve: {note}", file=sys.stderr)
+    config.act_nudges = TASK_ACT_NUDGES  # a task is done with tools: prose alone is a format failure
     return config
