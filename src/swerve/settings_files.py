@@ -115,8 +115,10 @@ def project_filter(
         if key in LOOSENING_KEYS:
             notes.append(f"{key} is a user setting; the project's is not applied")
         elif key == "approvalMode":
-            if value in STRICTNESS and approval_mode in STRICTNESS and STRICTNESS.index(value) > STRICTNESS.index(
-                approval_mode
+            if (
+                value in STRICTNESS
+                and approval_mode in STRICTNESS
+                and STRICTNESS.index(value) > STRICTNESS.index(approval_mode)
             ):
                 notes.append(f"approvalMode {value!r} would loosen the user's {approval_mode!r}; not applied")
             else:

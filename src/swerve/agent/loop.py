@@ -271,7 +271,9 @@ class Agent:
             if not turn.tool_calls and not acted and self.act_nudges and turn.text.strip():
                 nudges["format_error"] += 1
                 if nudges["format_error"] > self.act_nudges:
-                    raise _Stop("format_error", STOP_MESSAGES["format_error"].format(n=nudges["format_error"]))
+                    raise _Stop(
+                        "format_error", STOP_MESSAGES["format_error"].format(n=nudges["format_error"])
+                    )
                 self._emit(Notice("no tool call: the model was told how to call one", "warning"))
                 self._add({"role": "user", "content": act_nudge(self.tools.specs())})
                 continue

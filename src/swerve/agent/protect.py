@@ -20,8 +20,20 @@ from dataclasses import dataclass
 PROTECTED_DIRS = (".git/hooks", ".git/info", ".swerve", ".ssh")
 PROTECTED_FILES = (".git/config", ".gitmodules", ".mcp.json")
 RC_FILES = frozenset(
-    {".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zprofile",
-     ".zshenv", ".zlogin", ".cshrc", ".tcshrc", ".inputrc"}
+    {
+        ".bashrc",
+        ".bash_profile",
+        ".bash_login",
+        ".bash_logout",
+        ".profile",
+        ".zshrc",
+        ".zprofile",
+        ".zshenv",
+        ".zlogin",
+        ".cshrc",
+        ".tcshrc",
+        ".inputrc",
+    }
 )
 
 

@@ -183,8 +183,6 @@ def command_prefix(part: str) -> str:
     return words[0]
 
 
-
-
 # commands whose last argument is where they write, and commands that write files in place
 _COPIERS = frozenset({"cp", "mv", "install", "ln", "rsync", "scp"})
 _IN_PLACE = frozenset({"sed", "perl"})  # with -i

@@ -35,8 +35,12 @@ def serve(args: argparse.Namespace) -> int:
     from swerve.local.server import main as server_main
 
     argv = ["--model", str(path), "--host", args.host, "--port", str(args.port)]
-    for flag, value in (("--ctx", args.ctx), ("--parallel", args.parallel), ("--threads", args.threads),
-                        ("--alias", args.alias)):
+    for flag, value in (
+        ("--ctx", args.ctx),
+        ("--parallel", args.parallel),
+        ("--threads", args.threads),
+        ("--alias", args.alias),
+    ):
         if value:
             argv += [flag, str(value)]
     return server_main(argv)
@@ -46,14 +50,20 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", metavar="NAME|FILE.gguf", help="model name or GGUF file")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--ctx", type=int, default=0, metavar="N", help="context tokens (default: the model's, ≤32768)")
-    parser.add_argument("--parallel", type=int, default=0, metavar="N", help="requests decoded together (default 1)")
+    parser.add_argument(
+        "--ctx", type=int, default=0, metavar="N", help="context tokens (default: the model's, ≤32768)"
+    )
+    parser.add_argument(
+        "--parallel", type=int, default=0, metavar="N", help="requests decoded together (default 1)"
+    )
     parser.add_argument("--threads", type=int, default=0, metavar="T", help="CPU threads (default: all)")
     parser.add_argument("--alias", help="model name the API reports (default: the file's stem)")
 
 
 # action -> (summary, add its arguments, run it)
-ACTIONS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
+ACTIONS: dict[
+    str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+] = {
     "serve": ("serve a local model over an OpenAI-compatible API", _serve_arguments, serve),
 }
 

@@ -366,7 +366,9 @@ class RunStore:
         self.problems.extend(scan.problems)
         listed = sum("duplicate record of episode" in p for p in scan.problems)
         if scan.duplicates > listed:  # each is listed once; only what the list left out is counted
-            self.problems.append(f"{scan.duplicates - listed} more duplicate record(s) ignored (the first of each kept)")
+            self.problems.append(
+                f"{scan.duplicates - listed} more duplicate record(s) ignored (the first of each kept)"
+            )
         for problem in self.problems:
             log.warning("%s: %s", self.path, problem)
         self._entries = scan.entries

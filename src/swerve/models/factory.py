@@ -106,6 +106,7 @@ def create_model(
     env: Mapping[str, str] | None = None,
     server_kind: str | None = None,
     on_retry: Callable[[Retry], None] | None = None,
+    capture_tokens: bool = False,
 ) -> Model:
     """The Model for these settings. ``model`` ``replay:PATH`` or ``replay:demo`` gives a
     ReplayModel. Raises ValueError for settings that cannot work (the message says which)."""
@@ -164,6 +165,7 @@ def create_model(
         extra_headers=extra_headers_for(url),
         server_kind=server_kind,
         on_retry=on_retry,
+        capture_tokens=capture_tokens,
     )
     if tool_protocol == "qwen-xml":
         from swerve.models.qwen_xml import QwenXMLModel

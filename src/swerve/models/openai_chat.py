@@ -15,7 +15,7 @@ from typing import Any
 
 from swerve import __version__
 from swerve.errors import ModelError
-from swerve.models.base import Message, ModelTurn, Sampling, ToolCall, ToolSpec, Usage
+from swerve.models.base import Message, ModelTurn, Sampling, TokenTrace, ToolCall, ToolSpec, Usage
 from swerve.models.http import (
     HTTPModelBase,
     body_lines,
@@ -200,9 +200,13 @@ class OpenAIChatModel(HTTPModelBase):
         retry_policy: RetryPolicy | None = None,
         on_retry: Callable[[Retry], None] | None = None,
         server_kind: str | None = None,
+        capture_tokens: bool = False,
     ) -> None:
         self.name = name
         self.server_kind = server_kind  # llama.cpp, vllm, sglang, openai (see models.discovery)
+        # ask for the token ids the server saw and sampled, with their log-probabilities (vLLM's
+        # ``return_token_ids``; swerve's local server speaks it too), for RL trainers
+        self.capture_tokens = capture_tokens
         self.base_url = base_url.rstrip("/")
         if self.base_url.endswith("/chat/completions"):
             self.base_url = self.base_url[: -len("/chat/completions")]
@@ -234,6 +238,8 @@ class OpenAIChatModel(HTTPModelBase):
             body["tools"] = [t.openai() for t in tools]
         effective = self.sampling.merged(**vars(sampling)) if sampling else self.sampling
         body.update(sampling_fields(effective, self.server_kind))
+        if self.capture_tokens:
+            body.update({"return_token_ids": True, "logprobs": True, "top_logprobs": 0})
         return body
 
     async def _attempt(self, body: dict[str, Any], tools: list[ToolSpec], display: Display) -> ModelTurn:
@@ -265,6 +271,25 @@ class _TurnState:
         self.usage: Usage | None = None
         self.finish: str | None = None
         self.done = False
+        self.prompt_ids: list[int] | None = None
+        self.output_ids: list[int] = []
+        self.logprobs: list[float] = []
+
+    def apply_tokens(self, holder: dict[str, Any], choice: dict[str, Any]) -> None:
+        """Token ids and log-probabilities, where the server sends them (vLLM's shape)."""
+        if isinstance(holder.get("prompt_token_ids"), list):
+            self.prompt_ids = [int(t) for t in holder["prompt_token_ids"]]
+        if isinstance(choice.get("token_ids"), list):
+            self.output_ids += [int(t) for t in choice["token_ids"]]
+        content = as_dict(choice.get("logprobs")).get("content")
+        if isinstance(content, list):
+            self.logprobs += [float(e.get("logprob", 0.0)) for e in content if isinstance(e, dict)]
+
+    def tokens(self) -> TokenTrace | None:
+        if self.prompt_ids is None:
+            return None
+        logprobs = self.logprobs if len(self.logprobs) == len(self.output_ids) else None
+        return TokenTrace(self.prompt_ids, self.output_ids, logprobs, source="server")
 
     def apply_chunk(self, chunk: Any, endpoint: str, api_key: str | None) -> None:
         if not isinstance(chunk, dict):
@@ -278,6 +303,7 @@ class _TurnState:
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             return
         choice = choices[0]
+        self.apply_tokens(chunk, choice)
         delta = as_dict(choice.get("delta"))
         content = delta.get("content")
         if content:
@@ -299,6 +325,7 @@ class _TurnState:
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise RetryableError("the server answered without choices")
+        self.apply_tokens(data, choices[0])
         message = as_dict(choices[0].get("message"))
         self.text.feed(as_text(message.get("content")))
         for i, call in enumerate(message.get("tool_calls") or []):
@@ -316,6 +343,7 @@ class _TurnState:
             usage=self.usage or Usage(),
             finish_reason=finish_reason(self.finish, bool(calls)),
             raw_text=self.text.raw_text,
+            tokens=self.tokens(),
         )
 
 

@@ -281,7 +281,9 @@ class HostWorkspace:
                 shutil.copy2(index, tmp_index)  # keep the mtime: git trusts stat data older than its index
             env = {"GIT_INDEX_FILE": tmp_index}
             await _git(self.root, "add", "--intent-to-add", "--all", "--", ".", env=env)
-            code, out = await _git(self.root, "diff", *SAFE_DIFF_FLAGS, "--relative", base, "--", ".", env=env)
+            code, out = await _git(
+                self.root, "diff", *SAFE_DIFF_FLAGS, "--relative", base, "--", ".", env=env
+            )
         if code != 0:
             raise SandboxError(f"git diff failed in {self.root}: {out.strip()[:500]}")
         return out

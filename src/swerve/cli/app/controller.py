@@ -147,7 +147,10 @@ class App(AppView, UIHost):
             choice = await self.ui.choose(
                 f"This folder has its own settings ({self.settings.untrusted_project}). Trust this folder? "
                 "(trusted project settings can only tighten security)",
-                [Choice("1", "Yes, trust this folder", "trust"), Choice("2", "No, ignore its settings", "deny")],
+                [
+                    Choice("1", "Yes, trust this folder", "trust"),
+                    Choice("2", "No, ignore its settings", "deny"),
+                ],
             )
             if choice is not None and choice.action == "trust":
                 trust_folder(self.cwd)
