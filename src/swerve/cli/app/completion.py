@@ -80,7 +80,7 @@ class SwerveCompleter(Completer):
             self._loaded_at = time.monotonic()
         return self._files
 
-    def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
+    def get_completions(self, document: Document, _event: CompleteEvent) -> Iterable[Completion]:
         before = document.text_before_cursor
         if before.startswith("/") and " " not in before and "\n" not in before:
             word = before[1:]

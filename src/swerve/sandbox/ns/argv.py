@@ -69,9 +69,7 @@ class LauncherArgs:
     def _limit_args(self, slot: CgroupSlot | None) -> list[str]:
         args = ["--parent-pid", str(os.getpid())]
         controllers = set(slot.dirs) if slot else set()
-        for rl in self.limits.rlimits(
-            memory_by_cgroup="memory" in controllers, processes_by_cgroup="pids" in controllers
-        ):
+        for rl in self.limits.rlimits(memory_by_cgroup="memory" in controllers):
             args += ["--rlimit", rl]
         for f in slot.procs_files if slot else []:
             args += ["--cgroup", f]

@@ -43,7 +43,7 @@ class Limits:
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise SandboxError(f"limit {f.name} must be a positive whole number, not {value!r}")
 
-    def rlimits(self, *, memory_by_cgroup: bool, processes_by_cgroup: bool) -> list[str]:
+    def rlimits(self, *, memory_by_cgroup: bool) -> list[str]:
         """``--rlimit`` values for the launcher."""
         out = []
         if self.cpu_seconds:
