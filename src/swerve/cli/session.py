@@ -86,10 +86,11 @@ def describe_retry(retry: Retry) -> str:
 
 async def make_workspace(settings: Settings, cwd: str) -> Workspace:
     if settings.sandbox:
+        from swerve.config import sandbox_limits
         from swerve.sandbox.ns import NamespaceWorkspace
 
         try:
-            return await NamespaceWorkspace.open_project(cwd)
+            return await NamespaceWorkspace.open_project(cwd, limits=sandbox_limits(settings))
         except SandboxError as exc:
             raise RunError(f"cannot start the sandbox: {exc}") from None
     from swerve.sandbox.host import HostWorkspace

@@ -142,10 +142,6 @@ def resolve(
     limits = limits or Limits()
     if not isinstance(limits, Limits):
         raise SandboxError("limits must be a swerve.sandbox.ns.limits.Limits")
-    if project_dir and limits.disk_mb:
-        raise SandboxError(
-            "a disk quota needs a copy-on-write layer; project mode writes to the project itself"
-        )
     if output_limit_bytes < 2:
         raise SandboxError("output_limit_bytes must be at least 2")
     binds = []
