@@ -86,7 +86,9 @@ class LauncherArgs:
     def _payload_args(self, command: str, cwd: str | None, tag: str) -> list[str]:
         """Arguments that end a launcher's command line: the command and its mark. The tag goes
         to the command only: a launcher carrying it would be killed along with the tree."""
+        seccomp = [] if os.environ.get("SWERVE_SANDBOX_SECCOMP", "1") != "0" else ["--no-seccomp"]
         return [
+            *seccomp,
             "--cwd",
             self._resolve(cwd or self.root),
             "--setenv",

@@ -47,6 +47,18 @@ DEFAULT_HIDDEN = (
     "/etc/sudoers.d",
     "/var/lib/docker",
     "/var/lib/containerd",
+    # service credentials, readable to a sandbox when swerve runs as root
+    "/etc/docker",
+    "/var/cache/debconf/passwords.dat",
+    "/etc/ssl/private",
+    "/etc/krb5.keytab",
+    "/etc/mysql/debian.cnf",
+    "/etc/letsencrypt",
+    "/etc/kubernetes",
+    "/var/lib/kubelet",
+    "/var/lib/sss",
+    "/var/lib/private",
+    "/etc/credstore",
 )
 # files at the top of a workspace that hold credentials: hidden inside the sandbox too
 DEFAULT_SECRET_GLOBS = (".env", ".env.*", ".netrc", ".git-credentials", ".npmrc", ".pypirc")
