@@ -90,15 +90,23 @@ def layered(
 
 
 def project(
-    project_dir: str | os.PathLike[str], expose: Iterable[str], secret_globs: Iterable[str]
+    project_dir: str | os.PathLike[str],
+    expose: Iterable[str],
+    secret_globs: Iterable[str],
+    read_only: Iterable[str] = (),
 ) -> tuple[str, dict[str, str], list[str]]:
     """(the project's real path, read-only binds, the secret files to hide) for ``open_project``.
-    The Python that runs swerve is exposed when it lives under a hidden directory."""
+    The Python that runs swerve is exposed when it lives under a hidden directory; the existing
+    ``read_only`` paths (relative to the project) stay read-only inside."""
     path = os.path.realpath(os.fspath(project_dir))
     if not os.path.isdir(path):
         raise SandboxError(f"project directory does not exist: {os.fspath(project_dir)}")
     exposed = [os.path.realpath(p) for p in expose] + python_installations()
     binds = {p: p for p in exposed if not _under(p, path)}
+    for rel in read_only:
+        inside = os.path.normpath(os.path.join(path, rel))
+        if _under(inside, path) and os.path.lexists(inside) and not os.path.islink(inside):
+            binds[inside] = inside
     return path, binds, _secret_paths(path, [path], secret_globs)
 
 

@@ -167,17 +167,19 @@ class NamespaceWorkspace(LauncherArgs, FileOps):
         hidden: Iterable[str] = (),
         secret_globs: Iterable[str] = setup.DEFAULT_SECRET_GLOBS,
         expose: Iterable[str] = (),
+        read_only: Iterable[str] = (),
         state_dir: str | None = None,
         output_limit_bytes: int = setup.DEFAULT_OUTPUT_LIMIT,
         host_reads: bool = True,
     ) -> NamespaceWorkspace:
-        """The project directory writable at its own path, the rest of the host read-only.
+        """The project directory writable at its own path (but for the existing ``read_only``
+        paths in it, e.g. ``.git/config``), the rest of the host read-only.
 
         Commands keep the caller's uid. The home directory is hidden (an empty, private one
         takes its place); ``expose`` lists host paths to show read-only anyway (the Python
         that runs swerve is exposed when it lives under a hidden directory).
         """
-        path, binds, secrets = setup.project(project_dir, expose, secret_globs)
+        path, binds, secrets = setup.project(project_dir, expose, secret_globs, read_only)
         return await cls._open(
             root=path,
             lowers=[],
