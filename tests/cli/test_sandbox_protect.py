@@ -61,3 +61,24 @@ def test_protected_paths_hold_inside_the_sandbox_in_yolo(tmp_path: Path):
     assert not (repo / ".gitmodules").exists()
     status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True)
     assert status.stdout.split() == ["??", "work.txt"] and not (repo / "pwned").exists()
+
+
+def test_a_repository_made_in_the_sandbox_keeps_its_own_git_files(tmp_path: Path):
+    home = tmp_path / "home"
+    home.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    script = tmp_path / "script.json"
+    init = {
+        "tool_calls": [
+            {"name": "run_shell_command", "arguments": {"command": "git init -q . && git status --short"}}
+        ]
+    }
+    script.write_text(json.dumps([init, {"text": "done"}]))
+    done = swerve(
+        ["-p", "start a repo", "--sandbox", "--yolo", "--model", f"replay:{script}"],
+        cwd=project,
+        env=env_for(home),
+    )
+    assert done.returncode == 0, done.stderr
+    assert (project / ".git" / "config").exists() and (project / ".git" / "hooks").is_dir()

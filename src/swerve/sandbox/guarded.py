@@ -18,9 +18,13 @@ def split_protected(project: str, paths: Iterable[str]) -> tuple[list[str], list
     """(the protected paths that exist, to bind read-only; those that do not, to keep absent),
     as absolute paths under ``project``."""
     present, absent = [], []
+    has_git = os.path.isdir(os.path.join(project, ".git"))
     for rel in paths:
         path = os.path.join(project, rel)
-        (present if os.path.lexists(path) else absent).append(path)
+        if os.path.lexists(path):
+            present.append(path)
+        elif has_git or not rel.startswith(".git/"):  # a repository made in the session is its own
+            absent.append(path)
     return present, absent
 
 
