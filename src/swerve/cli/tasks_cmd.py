@@ -15,7 +15,9 @@ import argparse
 import importlib
 
 # action -> module that defines it
-ACTIONS: dict[str, str] = {}
+ACTIONS: dict[str, str] = {
+    "generate": "swerve.cli.tasks_generate",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -43,20 +43,36 @@ def make_work_tree(pristine: Path, dest: Path) -> Path:
 
 
 def diff(tree: Path, *, reverse: bool = False) -> str:
-    args = ["diff", "--no-color", "--no-ext-diff", *(["-R"] if reverse else [])]
+    # -R swaps the prefixes too; swapping them first keeps the usual "a/... b/..." headers
+    flip = ["-R", "--src-prefix=b/", "--dst-prefix=a/"] if reverse else []
+    args = ["diff", "--no-color", "--no-ext-diff", *flip]
     return git(args, cwd=tree, env=git_env())
 
 
-async def run_baseline(lib: Tested, trees: list[Path], python: str, timeout: float) -> Baseline:
+async def run_baseline(
+    lib: Tested,
+    trees: list[Path],
+    python: str,
+    timeout: float,
+    *,
+    wrapper: tuple[str, ...] = (),
+    tolerate_collect_errors: bool = False,
+) -> Baseline:
     """Two runs of the whole suite on the pristine tree (in two trees at once when there are two)."""
     first_tree, second_tree = trees[0], trees[-1]
     runs = await asyncio.gather(
-        run_suite(lib, first_tree, python, timeout=timeout * 3),
-        run_suite(lib, second_tree, python, timeout=timeout * 3),
+        run_suite(lib, first_tree, python, timeout=timeout * 3, wrapper=wrapper),
+        run_suite(lib, second_tree, python, timeout=timeout * 3, wrapper=wrapper),
     )
     for run in runs:
+        if tolerate_collect_errors and run.tests and not run.timed_out:
+            continue
         if not run.ok:
-            why = "timed out" if run.timed_out else f"collection errors: {run.collect_errors[:1]}"
+            why = (
+                f"took longer than {timeout * 3:.0f}s"
+                if run.timed_out
+                else f"collection errors: {run.collect_errors[:1]}"
+            )
             if not run.tests and not run.timed_out:
                 why = f"no tests ran: {run.output_tail[-600:]}"
             raise GenerationError(f"the pristine {lib.key} suite does not run cleanly ({why})")

@@ -76,12 +76,19 @@ def run_env(lib: Tested, tree: Path, outcomes: Path) -> dict[str, str]:
 
 
 async def run_suite(
-    lib: Tested, tree: Path, python: str, *, paths: tuple[str, ...] | None = None, timeout: float = 120.0
+    lib: Tested,
+    tree: Path,
+    python: str,
+    *,
+    paths: tuple[str, ...] | None = None,
+    timeout: float = 120.0,
+    wrapper: tuple[str, ...] = (),
 ) -> SuiteRun:
-    """Run ``paths`` (default: the project's whole suite) on ``tree`` with ``python``."""
+    """Run ``paths`` (default: the project's whole suite) on ``tree`` with ``python``; ``wrapper``
+    goes before the command (``unshare -rn``: no network)."""
     with tempfile.TemporaryDirectory(prefix="swerve-outcomes-") as scratch:
         outcomes = Path(scratch) / "outcomes.json"
-        argv = [*test_argv(lib, python), "-p", "swerve_outcomes", "-q", *(paths or lib.test_paths)]
+        argv = [*wrapper, *test_argv(lib, python), "-p", "swerve_outcomes", "-q", *(paths or lib.test_paths)]
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=tree,
