@@ -286,7 +286,7 @@ def test_an_sdist_from_the_index_becomes_a_parquet_dataset(tmp_path: Path, env: 
     )
     assert len(rows[0]["generator"]["edits"]) >= 2
     assert load_instances(out)[0].fail_to_pass
-    assert missing.returncode == 1 and "not on" in missing.stderr
+    assert missing.returncode == 1 and "not on" in missing.stderr, missing.stderr
 
 
 def test_bad_arguments_are_refused_before_any_work(tmp_path: Path, env: dict[str, str]) -> None:
@@ -322,3 +322,51 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path: Path, env: dict[str
         cwd=tmp_path,
     )
     assert bad.returncode == 1 and "no tests found" in bad.stderr
+
+
+ISSUE = (
+    "clamp gives the wrong answer for small values\n\nCalling `tinylib.clamp(-3, 0, 10)` I expected 0 "
+    "and got something else. Same thing in my app with other numbers."
+)
+
+
+def test_the_configured_model_writes_issue_statements_from_failures_only(
+    tmp_path: Path, env: dict[str, str], openai_server: Any
+) -> None:
+    srv = openai_server([{"text": ISSUE}, {"text": ISSUE}])
+    repo = write_project(tmp_path / "tinylib")
+    out = tmp_path / "issues.jsonl"
+    args = [
+        "tasks",
+        "generate",
+        "--repo",
+        str(repo),
+        "--count",
+        "1",
+        "--out",
+        str(out),
+        "--python",
+        sys.executable,
+    ]
+    model = ["--model", "issue-writer", "--provider", "openai", "--base-url", srv.base_url, "--api-key", "k"]
+    proc = swerve(*args, *model, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    row = json.loads(out.read_text().splitlines()[0])
+    assert row["problem_statement"] == ISSUE and row["generator"]["statement"] == "model"
+    asked = json.dumps([r.json for r in srv.completions])
+    assert srv.completions and "diff --git" not in asked
+    assert not [line for line in changed_lines(row["patch"]) if line in asked]
+
+
+def test_a_statement_that_shows_the_fix_is_replaced_by_the_fallback() -> None:
+    from swerve.tasks.generate.issue import choose
+
+    patch = (
+        "diff --git a/m.py b/m.py\n--- a/m.py\n+++ b/m.py\n@@ -1,2 +1,2 @@\n"
+        "-    return total // count\n+    return total / count\n"
+    )
+    leaky = "mean is wrong. I think the line `return total / count` should be used instead of what is there."
+    assert choose(leaky, "the fallback", patch) == ("the fallback", "fallback")
+    assert choose("too short", "the fallback", patch) == ("the fallback", "fallback")
+    good = "mean returns an integer for [1, 2]: I expected 1.5 and got 1, which broke my report totals."
+    assert choose(good, "the fallback", patch) == (good, "model")

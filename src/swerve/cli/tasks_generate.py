@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from swerve.cli.flags import add_model_flags, agent_config_from
+
 STRATEGY_HELP = "comma-separated, of: procedural, combo, model, history (default procedural,combo)"
 
 
@@ -35,6 +37,12 @@ def add_actions(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="order of the candidates (default 0)")
     p.add_argument("--python", help="run the tests with this Python instead of building the project's venv")
     p.add_argument("--allow-network", action="store_true", help="let the tests use the network")
+    p.add_argument(
+        "--no-model-statements",
+        action="store_true",
+        help="write problem statements from the failing tests even when a model is configured",
+    )
+    add_model_flags(p, timeout_flag="--agent-timeout")
     p.set_defaults(func=run)
 
 
@@ -79,6 +87,21 @@ def _project(args: argparse.Namespace) -> Any:
     return discover(tree, default_name=Path(args.repo).resolve().name, version=version, origin="local")
 
 
+async def _generate(gen: Any, agent: Any, log: Any) -> list[dict[str, Any]]:
+    """The run, with the configured model writing the problem statements when there is one."""
+    if agent is None:
+        return list(await gen.run())
+    from swerve.tasks.generate.issue import model_writer
+
+    model = agent.build_model()
+    log(f"problem statements by {agent.model}")
+    gen.options.statement_writer = model_writer(model)
+    try:
+        return list(await gen.run())
+    finally:
+        await model.aclose()
+
+
 def run(args: argparse.Namespace) -> int:
     from swerve.errors import TaskError
     from swerve.tasks.generate.dataset import check_out_path
@@ -92,9 +115,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_out_path(out)
         options = _options(args)
+        agent = None if args.no_model_statements else agent_config_from(args, required=False)
         project = _project(args)
         gen = Generator(project, options, out, log=log)
-        records = asyncio.run(gen.run())
+        records = asyncio.run(_generate(gen, agent, log))
+    except ValueError as exc:
+        return _fail(str(exc))
     except TaskError as exc:
         return _fail(str(exc), 1)
     except KeyboardInterrupt:

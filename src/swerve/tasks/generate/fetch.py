@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from swerve.paths import cache_root
 from swerve.tasks.generate.core import GenerationError
@@ -47,22 +48,52 @@ def index_url() -> str:
     return os.environ.get("SWERVE_PYPI_URL", "https://pypi.org").rstrip("/")
 
 
-def _sdist_entry(name: str, version: str) -> dict[str, str]:
+def _get_json(url: str, what: str) -> dict[str, Any] | None:
+    """The JSON at ``url``; None on a 404."""
     import httpx
 
-    url = f"{index_url()}/pypi/{name}/{version}/json"
     try:
         resp = httpx.get(url, timeout=DOWNLOAD_TIMEOUT_S, follow_redirects=True)
     except httpx.HTTPError as exc:
-        raise GenerationError(f"{name}=={version}: cannot reach {url}: {exc}") from None
+        raise GenerationError(f"{what}: cannot reach {url}: {exc}") from None
     if resp.status_code == 404:
-        raise GenerationError(f"{name}=={version}: not on {index_url()} (HTTP 404)")
+        return None
     if resp.status_code != 200:
-        raise GenerationError(f"{name}=={version}: HTTP {resp.status_code} from {url}")
-    for entry in resp.json().get("urls", []):
+        raise GenerationError(f"{what}: HTTP {resp.status_code} from {url}")
+    try:
+        data = resp.json()
+    except ValueError:
+        raise GenerationError(f"{what}: {url} did not answer JSON") from None
+    return data if isinstance(data, dict) else None
+
+
+def _sdist_entry(name: str, version: str) -> dict[str, str]:
+    """The release's sdist (file name, URL, sha256), from the release's page or, where the index
+    serves none, from the project's list of releases."""
+    what = f"{name}=={version}"
+    from urllib.parse import urljoin
+
+    page = f"{index_url()}/pypi/{name}/{version}/json"
+    data = _get_json(page, what)
+    files = data.get("urls") if data else None
+    if not files:
+        page = f"{index_url()}/pypi/{name}/json"
+        project = _get_json(page, what)
+        if project is None:
+            raise GenerationError(f"{what}: {name} is not on {index_url()} (HTTP 404)")
+        releases = project.get("releases") or {}
+        if version not in releases:
+            known = ", ".join(sorted(releases)[-5:])
+            raise GenerationError(f"{what}: version {version} is not on {index_url()} (some known: {known})")
+        files = releases[version]
+    for entry in files or []:
         if entry.get("packagetype") == "sdist" and str(entry.get("filename", "")).endswith(".tar.gz"):
-            return {"url": entry["url"], "filename": entry["filename"], "sha256": entry["digests"]["sha256"]}
-    raise GenerationError(f"{name}=={version}: PyPI has no .tar.gz sdist for it")
+            return {
+                "url": urljoin(page, entry["url"]),
+                "filename": entry["filename"],
+                "sha256": entry["digests"]["sha256"],
+            }
+    raise GenerationError(f"{what}: the index has no .tar.gz sdist for it")
 
 
 def _download(url: str, dest: Path, sha256: str) -> None:

@@ -34,6 +34,7 @@ from swerve.tasks.generate.core import (
     test_file,
 )
 from swerve.tasks.generate.dataset import commit_task, eval_script, task_repo, write_dataset
+from swerve.tasks.generate.issue import Writer, choose
 from swerve.tasks.generate.project import Project
 from swerve.tasks.generate.runner import SuiteRun, run_suite
 from swerve.tasks.generate.state import RunReport, RunState
@@ -57,7 +58,7 @@ class Options:
     timeout_s: float = 120.0
     python: str | None = None  # run the tests with this Python instead of building the venv
     offline: bool = True  # run the tests without network when the machine allows it
-    statement_writer: Callable[[dict[str, Any]], str] | None = None  # the model's writer, or None
+    statement_writer: Writer | None = None  # the model's issue writer; None: from the failing tests
 
 
 @dataclass
@@ -291,15 +292,20 @@ class Generator:
         again = await run_suite(self.project, tree, work.python, paths=tuple(files), timeout=self.timeout, wrapper=self.wrapper)  # fmt: skip
         if not again.ok or not set(f2p) <= again.failing() or not set(p2p) <= again.passing():
             return None, "failures not repeatable"
-        statement = self._statement(run, f2p, files, tree, work)
+        statement, writer = await self._statement(run, f2p, files, tree, work, gold)
         if leaked_lines(statement, gold):
             return None, "statement shows a line of the fix"
         iid = f"{self.project.name}__{self.project.name}-{self.project.version}-{cand.key}"
         message = f"{self.project.name} {self.project.version}\n"
         commit = await asyncio.to_thread(commit_task, work.repo, tree, iid, message)
-        return self._record(cand, iid, commit, gold, statement, f2p, p2p, files, work), ""
+        record = self._record(cand, iid, commit, gold, statement, f2p, p2p, files, work)
+        record["generator"]["statement"] = writer
+        return record, ""
 
-    def _statement(self, run: SuiteRun, f2p: list[str], files: list[str], tree: Path, work: Work) -> str:
+    async def _statement(
+        self, run: SuiteRun, f2p: list[str], files: list[str], tree: Path, work: Work, gold: str
+    ) -> tuple[str, str]:
+        """(the problem statement, who wrote it: "model" or "fallback")."""
         failures = [Failure(t, run.tests[t]) for t in f2p]
         sources = {f: (tree / f).read_text(encoding="utf-8", errors="replace") for f in files}
         fallback = write_statement(
@@ -312,13 +318,14 @@ class Generator:
         )
         writer = self.options.statement_writer
         if writer is None:
-            return fallback
+            return fallback, "fallback"
+        evidence = {"project": self.project.name, "version": self.project.version, "fallback": fallback}
         try:
-            text = writer({"project": self.project.name, "version": self.project.version, "failures": failures, "test_sources": sources, "fallback": fallback})  # fmt: skip
+            text = await writer(evidence)
         except Exception as exc:  # a model that fails costs the task its better statement only
             self.log(f"  the model's statement failed ({exc.__class__.__name__}: {exc}); using the fallback")
-            return fallback
-        return text or fallback
+            return fallback, "fallback"
+        return choose(text, fallback, gold)
 
     def _record(
         self,
