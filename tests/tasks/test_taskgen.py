@@ -370,3 +370,48 @@ def test_a_statement_that_shows_the_fix_is_replaced_by_the_fallback() -> None:
     assert choose("too short", "the fallback", patch) == ("the fallback", "fallback")
     good = "mean returns an integer for [1, 2]: I expected 1.5 and got 1, which broke my report totals."
     assert choose(good, "the fallback", patch) == (good, "model")
+
+
+BUGGY_CLAMP = """```python
+def clamp(value, low, high):
+    if value < low:
+        return high
+    if value > high:
+        return high
+    return value
+```"""
+
+
+def test_history_and_model_strategies(tmp_path: Path, env: dict[str, str], openai_server: Any) -> None:
+    # the first commit has the bug that the second fixes (with a new test for it)
+    old = SOURCE.replace("    if not values:\n        return 0.0\n", "")
+    repo = write_project(tmp_path / "tinylib", {**FILES, "src/tinylib/__init__.py": old})
+    (repo / "src/tinylib/__init__.py").write_text(SOURCE)
+    ident = ["-c", "user.name=t", "-c", "user.email=t@localhost"]
+    subprocess.run(["git", "-C", str(repo), *ident, "commit", "-qam", "mean of nothing is 0"], check=True)
+    srv = openai_server([{"text": BUGGY_CLAMP}] * 3)
+    out = tmp_path / "mixed.jsonl"
+    args = [
+        "tasks",
+        "generate",
+        "--repo",
+        str(repo),
+        "--count",
+        "2",
+        "--out",
+        str(out),
+        "--python",
+        sys.executable,
+    ]
+    model = ["--model", "bug-writer", "--provider", "openai", "--base-url", srv.base_url, "--api-key", "k"]
+    proc = swerve(
+        *args, "--strategies", "history,model", "--no-model-statements", *model, env=env, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    rows = {
+        json.loads(line)["generator"]["strategy"]: json.loads(line) for line in out.read_text().splitlines()
+    }
+    assert set(rows) == {"history", "model"}
+    assert json.loads(rows["history"]["FAIL_TO_PASS"]) == ["tests/test_tiny.py::test_mean_empty"]
+    assert "+    if not values:" in rows["history"]["patch"]
+    assert "-        return high\n+        return low" in rows["model"]["patch"].replace("\n \n", "\n")

@@ -87,15 +87,17 @@ def _project(args: argparse.Namespace) -> Any:
     return discover(tree, default_name=Path(args.repo).resolve().name, version=version, origin="local")
 
 
-async def _generate(gen: Any, agent: Any, log: Any) -> list[dict[str, Any]]:
-    """The run, with the configured model writing the problem statements when there is one."""
+async def _generate(gen: Any, agent: Any, log: Any, no_statements: bool) -> list[dict[str, Any]]:
+    """The run, with the configured model writing the problem statements (and model bugs)."""
     if agent is None:
         return list(await gen.run())
     from swerve.tasks.generate.issue import model_writer
 
     model = agent.build_model()
-    log(f"problem statements by {agent.model}")
-    gen.options.statement_writer = model_writer(model)
+    gen.options.model = model
+    if not no_statements:
+        log(f"problem statements by {agent.model}")
+        gen.options.statement_writer = model_writer(model)
     try:
         return list(await gen.run())
     finally:
@@ -115,14 +117,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_out_path(out)
         options = _options(args)
-        agent = None if args.no_model_statements else agent_config_from(args, required=False)
+        agent = agent_config_from(args, required=False)
         project = _project(args)
+        if args.repo and (Path(args.repo) / ".git").exists():
+            options.history_repo = Path(args.repo).resolve()
         gen = Generator(project, options, out, log=log)
-        records = asyncio.run(_generate(gen, agent, log))
-    except ValueError as exc:
-        return _fail(str(exc))
+        records = asyncio.run(_generate(gen, agent, log, args.no_model_statements))
     except TaskError as exc:
         return _fail(str(exc), 1)
+    except ValueError as exc:  # the model settings
+        return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
     for line in gen.report.lines():

@@ -59,6 +59,8 @@ class Options:
     python: str | None = None  # run the tests with this Python instead of building the venv
     offline: bool = True  # run the tests without network when the machine allows it
     statement_writer: Writer | None = None  # the model's issue writer; None: from the failing tests
+    model: Any = None  # the configured model (swerve.models), for the model strategy
+    history_repo: Path | None = None  # the checkout whose git history the history strategy mirrors
 
 
 @dataclass
@@ -166,6 +168,34 @@ class Generator:
                     out.append(lists[s].pop(0))
         return out
 
+    async def _extra(self) -> dict[str, list[cands.Candidate]]:
+        """The candidates of the history and model strategies (when asked for and possible)."""
+        extra: dict[str, list[cands.Candidate]] = {}
+        o = self.options
+        if "history" in o.strategies:
+            if o.history_repo is None:
+                self.report.skipped.append("history strategy: needs --repo with its git history")
+            else:
+                from swerve.tasks.generate.history import history_candidates
+
+                extra["history"] = await asyncio.to_thread(
+                    history_candidates, o.history_repo, self.project, o.max_tries
+                )
+        if "model" in o.strategies:
+            if o.model is None:
+                self.report.skipped.append("model strategy: no model configured (--model)")
+            else:
+                from swerve.tasks.generate.rewrite import model_candidates
+
+                limit = min(o.max_tries, 3 * o.count)
+                found, unusable = await model_candidates(
+                    o.model, self.project.tree, self.project.source_files, o.seed, limit
+                )
+                extra["model"] = found
+                if unusable:
+                    self.report.stats("model").rejected["model reply unusable"] += unusable
+        return extra
+
     async def run(self, *, extra: dict[str, list[cands.Candidate]] | None = None) -> list[dict[str, Any]]:
         """Make up to ``options.count`` tasks (counting those of an earlier run of this state)."""
         from swerve.tasks.generate.fetch import compile_pins, env_spec_for, project_python
@@ -194,6 +224,7 @@ class Generator:
             baseline = await self._baseline(trees, python)
             api = library_api(self.project.tree, self.project.source_files)
             work = Work(baseline, python, api, spec, repo)
+            extra = {**(await self._extra()), **(extra or {})}
             for record in self.state.records():
                 self._remember(work, record)
             work.queue = [c for c in self.candidates(extra) if c.key not in earlier]
