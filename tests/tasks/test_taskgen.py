@@ -415,3 +415,32 @@ def test_history_and_model_strategies(tmp_path: Path, env: dict[str, str], opena
     assert json.loads(rows["history"]["FAIL_TO_PASS"]) == ["tests/test_tiny.py::test_mean_empty"]
     assert "+    if not values:" in rows["history"]["patch"]
     assert "-        return high\n+        return low" in rows["model"]["patch"].replace("\n \n", "\n")
+
+
+def test_solve_rates_are_measured_through_the_farm_and_filter(
+    generated: tuple[Path, Path, str], env: dict[str, str]
+) -> None:
+    out, repo, _ = generated
+    rated = out.with_name("rated.jsonl")
+    args = [
+        "tasks",
+        "generate",
+        "--repo",
+        str(repo),
+        "--count",
+        "1",
+        "--out",
+        str(rated),
+        "--python",
+        sys.executable,
+    ]
+    flags = ["--model", "replay:demo", "--no-model-statements", "--solve-rate", "1"]
+    proc = swerve(*args, *flags, env=env, cwd=out.parent)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    rows = [json.loads(line) for line in rated.read_text().splitlines()]
+    assert [r["solve_rate"] for r in rows] == [0.0]  # the demo replay fixes nothing
+    proc = swerve(*args, *flags, "--keep-solve-rate", "0.5..1", env=env, cwd=out.parent)
+    assert proc.returncode == 1 and "kept 0 of 1" in proc.stderr
+    assert rated.read_text() == ""
+    bad = swerve(*args, "--keep-solve-rate", "0.5..1", env=env, cwd=out.parent)
+    assert bad.returncode == 2 and "needs --solve-rate" in bad.stderr

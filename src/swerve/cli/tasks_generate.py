@@ -42,6 +42,12 @@ def add_actions(actions: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write problem statements from the failing tests even when a model is configured",
     )
+    p.add_argument(
+        "--solve-rate", type=int, metavar="K", help="also measure the model's solve rate over K attempts"
+    )
+    p.add_argument(
+        "--keep-solve-rate", metavar="LOW..HIGH", help="keep tasks whose solve rate is in the range"
+    )
     add_model_flags(p, timeout_flag="--agent-timeout")
     p.set_defaults(func=run)
 
@@ -104,6 +110,38 @@ async def _generate(gen: Any, agent: Any, log: Any, no_statements: bool) -> list
         await model.aclose()
 
 
+def _solve_rate_args(args: argparse.Namespace) -> tuple[float, float] | None:
+    from swerve.gym.difficulty import parse_range
+
+    if args.keep_solve_rate and not args.solve_rate:
+        raise ValueError("--keep-solve-rate needs --solve-rate K")
+    if args.solve_rate is not None and args.solve_rate < 1:
+        raise ValueError("--solve-rate K needs K >= 1")
+    return parse_range(args.keep_solve_rate) if args.keep_solve_rate else None
+
+
+async def _difficulty(
+    out: Path, records: list[dict[str, Any]], agent: Any, samples: int, keep: Any, workers: int, log: Any
+) -> list[dict[str, Any]]:
+    """The records with their solve rates (K episodes each through the farm), filtered by ``keep``."""
+    from swerve.gym.difficulty import solve_rates
+    from swerve.tasks.generate.dataset import write_dataset
+
+    run_dir = out.with_name(out.name + ".solve")
+    log(f"solve rate: {samples} attempt(s) per task by {agent.model} (run: {run_dir})")
+    rates = await solve_rates(out, agent, samples, run_dir, concurrency=workers)
+    rated = [{**r, "solve_rate": rates.get(r["instance_id"])} for r in records]
+    kept = [
+        r
+        for r in rated
+        if keep is None or (r["solve_rate"] is not None and keep[0] <= r["solve_rate"] <= keep[1])
+    ]
+    if keep is not None:
+        log(f"solve rate in {keep[0]}..{keep[1]}: kept {len(kept)} of {len(rated)}")
+    write_dataset(out, kept)
+    return kept
+
+
 def run(args: argparse.Namespace) -> int:
     from swerve.errors import TaskError
     from swerve.tasks.generate.dataset import check_out_path
@@ -117,12 +155,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_out_path(out)
         options = _options(args)
-        agent = agent_config_from(args, required=False)
+        keep = _solve_rate_args(args)
+        agent = agent_config_from(args, required=bool(args.solve_rate))
         project = _project(args)
         if args.repo and (Path(args.repo) / ".git").exists():
             options.history_repo = Path(args.repo).resolve()
         gen = Generator(project, options, out, log=log)
         records = asyncio.run(_generate(gen, agent, log, args.no_model_statements))
+        if args.solve_rate and records:
+            records = asyncio.run(_difficulty(out, records, agent, args.solve_rate, keep, args.workers, log))
     except TaskError as exc:
         return _fail(str(exc), 1)
     except ValueError as exc:  # the model settings
