@@ -125,12 +125,12 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> tuple[Path, Path, str]:
-    """Two tasks made from a local repository (tests run with this Python: no venv build)."""
+    """Two tasks made from a local repository by two workers (tests run with this Python)."""
     work = tmp_path_factory.mktemp("gen")
     repo = write_project(work / "tinylib")
     out = work / "tasks.jsonl"
     args = ["tasks", "generate", "--repo", str(repo), "--count", "2", "--out", str(out)]
-    proc = swerve(*args, "--python", sys.executable, env=env, cwd=work)
+    proc = swerve(*args, "--python", sys.executable, "--workers", "2", env=env, cwd=work)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     return out, repo, proc.stdout
 
@@ -444,3 +444,55 @@ def test_solve_rates_are_measured_through_the_farm_and_filter(
     assert rated.read_text() == ""
     bad = swerve(*args, "--keep-solve-rate", "0.5..1", env=env, cwd=out.parent)
     assert bad.returncode == 2 and "needs --solve-rate" in bad.stderr
+
+
+NEEDS_NETWORK = """\
+import socket
+
+
+def test_fetches_something():
+    socket.create_connection(("192.0.2.1", 80), timeout=2).close()
+"""
+
+
+def test_tests_that_need_the_network_or_do_not_collect_are_left_out(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    files = {
+        **FILES,
+        "tests/test_net.py": NEEDS_NETWORK,
+        "tests/test_gone.py": "import not_installed_anywhere\n",
+    }
+    repo = write_project(tmp_path / "tinylib", files)
+    out = tmp_path / "t.jsonl"
+    args = [
+        "tasks",
+        "generate",
+        "--repo",
+        str(repo),
+        "--count",
+        "1",
+        "--out",
+        str(out),
+        "--python",
+        sys.executable,
+    ]
+    proc = swerve(*args, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    report = json.loads(out.with_name(out.name + ".report.json").read_text())
+    assert "tests/test_gone.py: does not collect" in report["skipped"]
+    assert any("need the network" in s for s in report["skipped"]) or "unshare" not in proc.stderr
+    row = json.loads(out.read_text())
+    assert "test_net" not in row["PASS_TO_PASS"] + row["FAIL_TO_PASS"]
+
+
+def test_a_suite_slower_than_the_budget_is_refused_with_the_reason(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    slow = "import time\n\n\ndef test_slow():\n    time.sleep(6)\n"
+    repo = write_project(tmp_path / "tinylib", {**FILES, "tests/test_slow.py": slow})
+    out = tmp_path / "t.jsonl"
+    args = ["tasks", "generate", "--repo", str(repo), "--count", "1", "--out", str(out), "--timeout", "1"]
+    proc = swerve(*args, "--python", sys.executable, env=env, cwd=tmp_path)
+    assert proc.returncode == 1 and "took longer than 3s" in proc.stderr, proc.stderr
+    assert "took longer" in json.loads(out.with_name(out.name + ".report.json").read_text())["error"]

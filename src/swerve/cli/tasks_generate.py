@@ -142,6 +142,15 @@ async def _difficulty(
     return kept
 
 
+def _write_failure(out: Path, args: argparse.Namespace, why: str) -> None:
+    """A report saying why nothing was made (a benchmark over many projects reads it)."""
+    import json
+
+    if out.suffix in (".jsonl", ".parquet") and out.parent.is_dir():
+        report = {"project": args.sdist or args.repo, "tried": 0, "valid": 0, "error": why}
+        out.with_name(out.name + ".report.json").write_text(json.dumps(report, indent=1) + "\n")
+
+
 def run(args: argparse.Namespace) -> int:
     from swerve.errors import TaskError
     from swerve.tasks.generate.dataset import check_out_path
@@ -165,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         if args.solve_rate and records:
             records = asyncio.run(_difficulty(out, records, agent, args.solve_rate, keep, args.workers, log))
     except TaskError as exc:
+        _write_failure(out, args, str(exc))
         return _fail(str(exc), 1)
     except ValueError as exc:  # the model settings
         return _fail(str(exc))
