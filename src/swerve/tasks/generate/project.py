@@ -22,7 +22,9 @@ from swerve.tasks.generate.core import GenerationError
 # -rA prints one line per test, which the graders read; the project's addopts often ask for
 # plugins (coverage, xdist) that judging a bug does not need, so they are switched off; a test
 # file that does not collect is left out, not the whole run.
-TEST_COMMAND = "python -m pytest -rA --tb=short -p no:cacheprovider -o addopts= --continue-on-collection-errors"
+TEST_COMMAND = (
+    "python -m pytest -rA --tb=short -p no:cacheprovider -o addopts= --continue-on-collection-errors"
+)
 # The test runner, pinned with its dependencies (Python >= 3.11 needs neither exceptiongroup nor tomli).
 PYTEST_PINS: tuple[str, ...] = ("pytest==8.3.5", "pluggy==1.5.0", "iniconfig==2.0.0", "packaging==24.2")
 TEST_EXTRAS = ("test", "tests", "testing")
