@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from swerve.errors import TaskError
 from swerve.tasks.generate import candidates as cands
 from swerve.tasks.generate.core import (
     Baseline,
@@ -120,8 +121,10 @@ class Generator:
 
     async def _baseline(self, trees: list[Path], python: str) -> Baseline:
         clock = time.monotonic()
-        args = {"wrapper": self.wrapper}
-        base = await run_baseline(self.project, trees, python, self.options.timeout_s, tolerate_collect_errors=True, **args)  # type: ignore[arg-type]  # fmt: skip
+        limit, wrapper = self.options.timeout_s, self.wrapper
+        base = await run_baseline(
+            self.project, trees, python, limit, wrapper=wrapper, tolerate_collect_errors=True
+        )
         if base.run.collect_errors:
             bad = {e.get("nodeid", "").split("::")[0] for e in base.run.collect_errors}
             good = sorted({test_file(t) for t in base.run.tests} - bad)
@@ -132,7 +135,7 @@ class Generator:
             from dataclasses import replace
 
             self.project = replace(self.project, test_paths=tuple(good))
-            base = await run_baseline(self.project, trees, python, self.options.timeout_s, **args)  # type: ignore[arg-type]
+            base = await run_baseline(self.project, trees, python, limit, wrapper=wrapper)
         # a bug that loops forever should not cost the full limit
         self.timeout = min(self.options.timeout_s, 15.0 + 4 * (time.monotonic() - clock))
         failing = base.run.failing()
@@ -274,7 +277,7 @@ class Generator:
             else:
                 try:
                     originals = await asyncio.to_thread(cands.apply_candidate, tree, cand)
-                except (OSError, GenerationError, Exception) as exc:  # a patch that does not apply
+                except (OSError, TaskError) as exc:  # a patch that no longer applies
                     originals, why = {}, f"does not apply ({exc.__class__.__name__})"
                 try:
                     if not why:
