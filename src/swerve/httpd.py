@@ -60,6 +60,8 @@ class HTTPError(SwerveError):
         self.message = message
         self.type = type or _REASONS.get(status, "server_error" if status >= 500 else "invalid_request_error")
         self.headers = headers or []
+        self.path = ""  # the request path it answers, once known (a server with several faces
+        # renders each face's errors in its own shape)
 
 
 @dataclass
@@ -360,11 +362,14 @@ class _Connection:
         for name, value in event.headers:
             key, text = name.decode("latin-1").lower(), value.decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        target = urlsplit(event.target.decode("latin-1"))
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.server.max_body:
-            raise HTTPError(
+            error = HTTPError(
                 413, f"the request body ({length} bytes) is over the limit of {self.server.max_body} bytes"
             )
+            error.path = target.path
+            raise error
         if self.h11.client_is_waiting_for_100_continue:
             await self._send(h11.InformationalResponse(status_code=100, headers=[]))
         body = bytearray()
@@ -373,14 +378,15 @@ class _Connection:
             if isinstance(part, h11.Data):
                 body += part.data
                 if len(body) > self.server.max_body:
-                    raise HTTPError(
+                    error = HTTPError(
                         413, f"the request body is over the limit of {self.server.max_body} bytes"
                     )
+                    error.path = target.path
+                    raise error
             elif isinstance(part, h11.EndOfMessage):
                 break
             elif isinstance(part, h11.ConnectionClosed):
                 return None
-        target = urlsplit(event.target.decode("latin-1"))
         return Request(
             event.method.decode("ascii").upper(),
             target.path or "/",
@@ -424,12 +430,13 @@ class _Connection:
             handler = self.server.router.resolve(request.method, request.path)
             response = await handler(request)
         except HTTPError as exc:
+            exc.path = exc.path or request.path
             response = self.server.error_response(exc)
         except Exception as exc:
             log.exception("handler for %s %s failed", request.method, request.path)
-            response = self.server.error_response(
-                HTTPError(500, f"internal error: {type(exc).__name__}: {exc}")
-            )
+            error = HTTPError(500, f"internal error: {type(exc).__name__}: {exc}")
+            error.path = request.path
+            response = self.server.error_response(error)
         if isinstance(response, StreamResponse):
             await self._stream(response)
         else:
