@@ -55,3 +55,9 @@ async def gateway() -> AsyncIterator[StartGateway]:
     for gw, server in started:
         await gw.close()
         server.close()
+
+
+@pytest.fixture
+def make_backend() -> Callable[..., Backend]:
+    """``make_backend(name, base_url, **settings)``: a Backend over an OpenAI-compatible URL."""
+    return backend_for
