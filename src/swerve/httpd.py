@@ -169,7 +169,7 @@ class Router:
         methods = self._routes.get(path)
         if methods is None:
             raise HTTPError(404, f"no route for {path}")
-        handler = methods.get(method)
+        handler = methods.get(method) or (methods.get("GET") if method == "HEAD" else None)
         if handler is None:
             allowed = ", ".join(sorted(methods))
             raise HTTPError(
@@ -437,7 +437,14 @@ class _Connection:
             error = HTTPError(500, f"internal error: {type(exc).__name__}: {exc}")
             error.path = request.path
             response = self.server.error_response(error)
-        if isinstance(response, StreamResponse):
+        if request.method == "HEAD":  # the GET's status and headers, never a body
+            if isinstance(response, StreamResponse):
+                closer = getattr(response.chunks, "aclose", None)
+                if closer is not None:
+                    await closer()
+                response = Response(response.status, b"", response.content_type, response.headers)
+            await self._respond(response, head=True)
+        elif isinstance(response, StreamResponse):
             await self._stream(response)
         else:
             await self._respond(response)
@@ -448,13 +455,12 @@ class _Connection:
             headers.append(("connection", "close"))
         return headers
 
-    async def _respond(self, response: Response) -> None:
+    async def _respond(self, response: Response, head: bool = False) -> None:
         headers = self._headers(response.headers, response.content_type)
         headers.append(("content-length", str(len(response.body))))
+        body = [] if head else [h11.Data(data=response.body)]
         await self._send(
-            h11.Response(status_code=response.status, headers=headers),
-            h11.Data(data=response.body),
-            h11.EndOfMessage(),
+            h11.Response(status_code=response.status, headers=headers), *body, h11.EndOfMessage()
         )
 
     async def _stream(self, response: StreamResponse) -> None:

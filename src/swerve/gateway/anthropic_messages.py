@@ -36,13 +36,15 @@ def parse(body: dict[str, Any]) -> TurnRequest:
     if system.strip():
         messages.append({"role": "system", "content": system})
     for i, msg in enumerate(required_list(body, "messages")):
-        if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant"):
-            raise HTTPError(400, f"messages[{i}]: a message needs role user or assistant")
+        if not isinstance(msg, dict) or msg.get("role") not in ("user", "assistant", "system"):
+            raise HTTPError(400, f"messages[{i}]: a message needs role user, assistant or system")
         content = msg.get("content")
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
         if not isinstance(blocks, list):
             raise HTTPError(400, f"messages[{i}].content: a string or a list of blocks is required")
-        if msg["role"] == "assistant":
+        if msg["role"] == "system":  # Claude Code sends some context this way, mid-conversation
+            messages.append({"role": "system", "content": block_text(blocks, notes, f"messages[{i}]")})
+        elif msg["role"] == "assistant":
             messages.append(_assistant(blocks, notes, f"messages[{i}]"))
         else:
             messages.extend(_user(blocks, notes, f"messages[{i}]"))
