@@ -10,6 +10,7 @@ must carry it (``Authorization: Bearer`` or ``x-api-key``), or gets a 401 in its
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -216,4 +217,12 @@ class Gateway:
         return json_response(page)
 
     async def _health(self, request: Request) -> Response:
-        return json_response({"status": "ok", "backends": sorted(self.routes.backends)})
+        """Liveness, with the open client connections and running asyncio tasks (for leak checks)."""
+        return json_response(
+            {
+                "status": "ok",
+                "backends": sorted(self.routes.backends),
+                "connections": len(self.http._connections),
+                "tasks": len(asyncio.all_tasks()),
+            }
+        )
