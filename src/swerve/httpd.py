@@ -318,10 +318,9 @@ class _Connection:
             await self._receive(timeout)
 
     async def _send(self, *events: Any) -> None:
-        for event in events:
-            data = self.h11.send(event)
-            if data:
-                self.writer.write(data)
+        data = b"".join(self.h11.send(event) or b"" for event in events)  # one write: one syscall
+        if data:
+            self.writer.write(data)
         await self.writer.drain()
 
     async def run(self) -> None:
