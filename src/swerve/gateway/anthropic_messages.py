@@ -173,72 +173,92 @@ async def events(
     stream: TurnStream, first: str | None, request: TurnRequest, outcome: dict[str, Any]
 ) -> AsyncIterator[bytes]:
     """The reply as Messages stream events (``first`` is the stream's first item, already had)."""
+    out: list[bytes] = []
     start = {**message(ModelTurn(), request), "content": [], "stop_reason": None}
     start["usage"] = {"input_tokens": estimate_tokens(request.messages, request.tools), "output_tokens": 0}
-    yield _event({"type": "message_start", "message": start})
-    yield _event({"type": "ping"})
+    out.append(_event({"type": "message_start", "message": start}))
+    out.append(_event({"type": "ping"}))
     index, text_open, delta = 0, False, first
     try:
         while delta is not None:
             if delta:
                 if not text_open:
-                    yield _event(
-                        {
-                            "type": "content_block_start",
-                            "index": 0,
-                            "content_block": {"type": "text", "text": ""},
-                        }
+                    out.append(
+                        _event(
+                            {
+                                "type": "content_block_start",
+                                "index": 0,
+                                "content_block": {"type": "text", "text": ""},
+                            }
+                        )
                     )
                     text_open = True
-                yield _event(
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": delta},
-                    }
+                out.append(
+                    _event(
+                        {
+                            "type": "content_block_delta",
+                            "index": 0,
+                            "delta": {"type": "text_delta", "text": delta},
+                        }
+                    )
                 )
+            if out:  # what is ready goes in one write, before waiting on the backend
+                yield b"".join(out)
+                out.clear()
             delta = await stream.next()
     except ModelError as exc:
         failure = backend_failure(exc)
         outcome.update(status=failure.status, error=failure.message)
         if text_open:
-            yield _event({"type": "content_block_stop", "index": 0})
+            out.append(_event({"type": "content_block_stop", "index": 0}))
         kind = stream_error_kind(failure.status, anthropic=True)
-        yield _event({"type": "error", "error": {"type": kind, "message": failure.message}})
+        out.append(_event({"type": "error", "error": {"type": kind, "message": failure.message}}))
+        yield b"".join(out)
         return
     turn = stream.turn
     assert turn is not None
     if not text_open and turn.text and not stream.streamed_text:  # a backend that streamed no text
-        yield _event(
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+        out.append(
+            _event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
         )
-        yield _event(
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": turn.text}}
+        out.append(
+            _event(
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": turn.text},
+                }
+            )
         )
         text_open = True
     if text_open:
-        yield _event({"type": "content_block_stop", "index": 0})
+        out.append(_event({"type": "content_block_stop", "index": 0}))
         index = 1
     for block in _blocks(turn, "")[:]:
         start_block = {**block, "input": {}}
-        yield _event({"type": "content_block_start", "index": index, "content_block": start_block})
+        out.append(_event({"type": "content_block_start", "index": index, "content_block": start_block}))
         partial = json.dumps(block["input"], ensure_ascii=False)
-        yield _event(
-            {
-                "type": "content_block_delta",
-                "index": index,
-                "delta": {"type": "input_json_delta", "partial_json": partial},
-            }
+        out.append(
+            _event(
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "input_json_delta", "partial_json": partial},
+                }
+            )
         )
-        yield _event({"type": "content_block_stop", "index": index})
+        out.append(_event({"type": "content_block_stop", "index": index}))
         index += 1
     stop = _stop(turn)
     outcome.update(stop_reason=stop, usage=turn.usage.dict(), tool_calls=len(turn.tool_calls))
-    yield _event(
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": stop, "stop_sequence": None},
-            "usage": _usage(turn),
-        }
+    out.append(
+        _event(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": _usage(turn),
+            }
+        )
     )
-    yield _event({"type": "message_stop"})
+    out.append(_event({"type": "message_stop"}))
+    yield b"".join(out)

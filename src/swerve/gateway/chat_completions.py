@@ -146,6 +146,7 @@ async def events(
     stream: TurnStream, first: str | None, request: TurnRequest, outcome: dict[str, Any]
 ) -> AsyncIterator[bytes]:
     """The reply as ``chat.completion.chunk`` events (``first`` already had from the stream)."""
+    out: list[bytes] = []
     head = {
         "id": "chatcmpl-" + secrets.token_hex(12),
         "object": "chat.completion.chunk",
@@ -158,27 +159,32 @@ async def events(
             {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
         )
 
-    yield chunk({"role": "assistant", "content": ""})
+    out.append(chunk({"role": "assistant", "content": ""}))
     delta = first
     try:
         while delta is not None:
             if delta:
-                yield chunk({"content": delta})
+                out.append(chunk({"content": delta}))
+            if out:  # what is ready goes in one write, before waiting on the backend
+                yield b"".join(out)
+                out.clear()
             delta = await stream.next()
     except ModelError as exc:
         failure = backend_failure(exc)
         outcome.update(status=failure.status, error=failure.message)
-        yield sse_event(openai_error(failure.status, failure.message))
+        out.append(sse_event(openai_error(failure.status, failure.message)))
+        yield b"".join(out)
         return
     turn = stream.turn
     assert turn is not None
     if turn.text and not stream.streamed_text:
-        yield chunk({"content": turn.text})
+        out.append(chunk({"content": turn.text}))
     for i, call in enumerate(_calls(turn)):
-        yield chunk({"tool_calls": [{"index": i, **call}]})
+        out.append(chunk({"tool_calls": [{"index": i, **call}]}))
     finish = _finish(turn)
     outcome.update(finish=finish, usage=turn.usage.dict(), tool_calls=len(turn.tool_calls))
-    yield chunk({}, finish)
+    out.append(chunk({}, finish))
     if request.options.get("include_usage"):
-        yield sse_event({**head, "choices": [], "usage": _usage(turn)})
-    yield sse_event("[DONE]")
+        out.append(sse_event({**head, "choices": [], "usage": _usage(turn)}))
+    out.append(sse_event("[DONE]"))
+    yield b"".join(out)

@@ -206,26 +206,31 @@ async def events(
     stream: TurnStream, first: str | None, request: TurnRequest, outcome: dict[str, Any]
 ) -> AsyncIterator[bytes]:
     """The reply as Responses stream events (``first`` already had from the stream)."""
+    out: list[bytes] = []
     event = _Sequencer()
     response_id, message_id = "resp_" + secrets.token_hex(12), "msg_" + secrets.token_hex(12)
-    yield event("response.created", response=_response(request, response_id, [], None))
-    yield event("response.in_progress", response=_response(request, response_id, [], None))
+    out.append(event("response.created", response=_response(request, response_id, [], None)))
+    out.append(event("response.in_progress", response=_response(request, response_id, [], None)))
     output: list[dict[str, Any]] = []
     text_open, delta = False, first
     try:
         while delta is not None:
             if delta:
                 if not text_open:
-                    for chunk in _open_message(event, message_id):
-                        yield chunk
+                    out.extend(_open_message(event, message_id))
                     text_open = True
-                yield event(
-                    "response.output_text.delta",
-                    item_id=message_id,
-                    output_index=0,
-                    content_index=0,
-                    delta=delta,
+                out.append(
+                    event(
+                        "response.output_text.delta",
+                        item_id=message_id,
+                        output_index=0,
+                        content_index=0,
+                        delta=delta,
+                    )
                 )
+            if out:  # what is ready goes in one write, before waiting on the backend
+                yield b"".join(out)
+                out.clear()
             delta = await stream.next()
     except ModelError as exc:
         failure = backend_failure(exc)
@@ -235,66 +240,85 @@ async def events(
             "code": "server_error" if failure.status >= 500 else "invalid_request",
             "message": failure.message,
         }
-        yield event("response.failed", response=failed)
+        out.append(event("response.failed", response=failed))
+        yield b"".join(out)
         return
     turn = stream.turn
     assert turn is not None
     text = stream.streamed_text or turn.text
     if text:
         if not text_open:
-            for chunk in _open_message(event, message_id):
-                yield chunk
-            yield event(
-                "response.output_text.delta", item_id=message_id, output_index=0, content_index=0, delta=text
+            out.extend(_open_message(event, message_id))
+            out.append(
+                event(
+                    "response.output_text.delta",
+                    item_id=message_id,
+                    output_index=0,
+                    content_index=0,
+                    delta=text,
+                )
             )
         part = {"type": "output_text", "text": text, "annotations": []}
-        yield event(
-            "response.output_text.done", item_id=message_id, output_index=0, content_index=0, text=text
+        out.append(
+            event("response.output_text.done", item_id=message_id, output_index=0, content_index=0, text=text)
         )
-        yield event(
-            "response.content_part.done", item_id=message_id, output_index=0, content_index=0, part=part
+        out.append(
+            event(
+                "response.content_part.done", item_id=message_id, output_index=0, content_index=0, part=part
+            )
         )
         output.append(_message_item(text, message_id))
-        yield event("response.output_item.done", output_index=0, item=output[-1])
+        out.append(event("response.output_item.done", output_index=0, item=output[-1]))
     for call in turn.tool_calls:
         item = _item(call, request.options.get("custom_tools", []))
         index = len(output)
         added = {**item, "status": "in_progress"}
         added["arguments" if item["type"] == "function_call" else "input"] = ""
-        yield event("response.output_item.added", output_index=index, item=added)
+        out.append(event("response.output_item.added", output_index=index, item=added))
         if item["type"] == "function_call":
-            yield event(
-                "response.function_call_arguments.delta",
-                item_id=item["id"],
-                output_index=index,
-                delta=item["arguments"],
+            out.append(
+                event(
+                    "response.function_call_arguments.delta",
+                    item_id=item["id"],
+                    output_index=index,
+                    delta=item["arguments"],
+                )
             )
-            yield event(
-                "response.function_call_arguments.done",
-                item_id=item["id"],
-                output_index=index,
-                arguments=item["arguments"],
+            out.append(
+                event(
+                    "response.function_call_arguments.done",
+                    item_id=item["id"],
+                    output_index=index,
+                    arguments=item["arguments"],
+                )
             )
         else:
-            yield event(
-                "response.custom_tool_call_input.delta",
-                item_id=item["id"],
-                output_index=index,
-                delta=item["input"],
+            out.append(
+                event(
+                    "response.custom_tool_call_input.delta",
+                    item_id=item["id"],
+                    output_index=index,
+                    delta=item["input"],
+                )
             )
-            yield event(
-                "response.custom_tool_call_input.done",
-                item_id=item["id"],
-                output_index=index,
-                input=item["input"],
+            out.append(
+                event(
+                    "response.custom_tool_call_input.done",
+                    item_id=item["id"],
+                    output_index=index,
+                    input=item["input"],
+                )
             )
         output.append(item)
-        yield event("response.output_item.done", output_index=index, item=item)
+        out.append(event("response.output_item.done", output_index=index, item=item))
     final = _response(request, response_id, output, turn)
     outcome.update(finish=turn.finish_reason, usage=turn.usage.dict(), tool_calls=len(turn.tool_calls))
-    yield event(
-        "response.completed" if final["status"] == "completed" else "response.incomplete", response=final
+    out.append(
+        event(
+            "response.completed" if final["status"] == "completed" else "response.incomplete", response=final
+        )
     )
+    yield b"".join(out)
 
 
 def _open_message(event: _Sequencer, message_id: str) -> list[bytes]:
