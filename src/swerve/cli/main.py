@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, str] = {
     "model": "swerve.cli.model_cmd",
     "report": "swerve.cli.report_cmd",
     "sandbox": "swerve.cli.sandbox_cmd",
+    "serve": "swerve.cli.serve_cmd",
     "tasks": "swerve.cli.tasks_cmd",
 }
 
