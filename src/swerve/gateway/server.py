@@ -23,6 +23,7 @@ from swerve.gateway.errors import backend_failure, render_error
 from swerve.gateway.history import paired
 from swerve.gateway.log import RequestLog, loggable_headers
 from swerve.gateway.routing import Routes
+from swerve.gateway.tokens import count_tokens
 from swerve.gateway.turns import ClosingStream, start, usable_calls
 from swerve.httpd import HTTPError, HTTPServer, Request, Response, Router, StreamResponse, json_response
 from swerve.models.urls import is_loopback
@@ -193,10 +194,12 @@ class Gateway:
         return handle
 
     async def _count_tokens(self, request: Request, outcome: dict[str, Any]) -> Response:
-        body = request.json_object()
-        counted = anthropic_messages.count_tokens(body)
-        self.routes.pick(str(body["model"]))
-        return json_response(counted)
+        turn_request = anthropic_messages.parse({**request.json_object(), "max_tokens": 1})
+        backend = self.routes.pick(turn_request.model)
+        turn_request.messages = paired(turn_request.messages)
+        tokens, how = await count_tokens(turn_request, backend)
+        outcome.update(model=turn_request.model, backend=backend.name, counted=how)
+        return json_response({"input_tokens": tokens})
 
     async def _models(self, request: Request, outcome: dict[str, Any]) -> Response:
         """The served names in a shape both SDKs read (OpenAI's list, Anthropic's page)."""
