@@ -196,6 +196,8 @@ async def events(
                         }
                     )
                 )
+            elif delta == "":  # the backend is quiet: keep the connection alive
+                out.append(_event({"type": "ping"}))
             if out:  # what is ready goes in one write, before waiting on the backend
                 yield b"".join(out)
                 out.clear()

@@ -30,6 +30,7 @@ from swerve.models.urls import is_loopback
 
 DEFAULT_PORT = 8787
 DEFAULT_MAX_BODY = 32 * 1024 * 1024  # long agent sessions send megabytes of history
+DEFAULT_HEARTBEAT_S = 10.0  # a stream quiet this long (a long tool call being written) gets a keep-alive
 FaceHandler = Callable[[Request, dict[str, Any]], Awaitable[Response | StreamResponse]]
 
 
@@ -45,6 +46,7 @@ class Gateway:
         auth_token: str | None = None,
         log: RequestLog | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        heartbeat_s: float = DEFAULT_HEARTBEAT_S,
     ) -> None:
         if not auth_token and not is_loopback(f"http://{host}"):
             raise ConfigError(
@@ -53,6 +55,7 @@ class Gateway:
         self.routes = routes
         self.auth_token = auth_token or None
         self.log = log
+        self.heartbeat_s = heartbeat_s
         router = Router()
         router.add("POST", "/v1/messages", self._face(self._turn_handler(anthropic_messages)))
         router.add("POST", "/v1/messages/count_tokens", self._face(self._count_tokens))
@@ -185,7 +188,7 @@ class Gateway:
                 )
                 return json_response(face.message(turn, turn_request))
             try:
-                stream, first = await start(backend.model, turn_request, sampling)
+                stream, first = await start(backend.model, turn_request, sampling, self.heartbeat_s)
             except ModelError as exc:
                 raise backend_failure(exc) from None
             chunks = ClosingStream(face.events(stream, first, turn_request, outcome), stream)
