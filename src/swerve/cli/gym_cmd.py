@@ -47,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--run-id", help="name of the run (default: the out folder's name)")
     r.add_argument("--json", action="store_true", help="print the summary as one JSON object at the end")
     r.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
+    r.add_argument(
+        "--capture-tokens",
+        action="store_true",
+        help="record every turn's exact token ids and log-probabilities, for RL (docs/rl.md)",
+    )
+    r.add_argument("--reply-tokens", type=int, metavar="N", help="at most N generated tokens per model turn")
     add_model_flags(r)
     r.set_defaults(func=run)
 
@@ -124,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
         source = _source(args)
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
+    agent.capture_tokens = args.capture_tokens
+    if args.reply_tokens is not None:
+        if args.reply_tokens < 1:
+            return _fail("--reply-tokens must be at least 1")
+        agent.sampling["max_tokens"] = args.reply_tokens
     ids = source.task_ids()
     if args.instance_ids:
         unknown = sorted(set(args.instance_ids) - set(ids))
