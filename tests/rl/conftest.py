@@ -7,6 +7,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from rl_support import gym_run
 
 from swerve.local.process import LocalServer
 
@@ -31,9 +32,15 @@ def server(model_path, tmp_path_factory):
     """A local server over the 0.5B model, started for this module and stopped after it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SWERVE_CACHE", str(tmp_path_factory.mktemp("cache")))
-        srv = LocalServer(model_path, alias="rl", ctx=4096, parallel=2, reuse=False, note=lambda t: None)
+        srv = LocalServer(model_path, alias="rl", ctx=8192, parallel=2, reuse=False, note=lambda t: None)
         srv.start()
         try:
             yield srv
         finally:
             srv.stop()
+
+
+@pytest.fixture(scope="module")
+def run_dir(server, tmp_path_factory) -> Path:
+    """Four episodes (two tasks, two samples each) recorded with token capture."""
+    return gym_run(server, tmp_path_factory.mktemp("gym"))
