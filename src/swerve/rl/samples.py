@@ -238,4 +238,5 @@ def _metadata(
         "last_row": number == rows - 1,
         "token_source": sorted({t.source for t in turns}),
         "model": (record.get("model") or {}).get("name"),
+        "sampling": (record.get("model") or {}).get("sampling") or {},
     }
