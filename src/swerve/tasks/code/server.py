@@ -27,6 +27,7 @@ an object whose ``__eq__`` always says yes cannot cross at all.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -39,8 +40,10 @@ PREFIX = "@@swerve "
 PRELOAD = (
     "typing", "math", "collections", "itertools", "functools", "re", "string", "heapq", "bisect",
     "random", "statistics", "fractions", "decimal", "hashlib", "operator", "copy", "datetime", "io",
+    "resource", "shutil", "signal", "ctypes",
 )  # fmt: skip
 MAX_DEPTH = 100
+FLUSH_S = 0.002  # a child's messages wait at most this long for company
 
 
 class Unencodable(Exception):
@@ -141,12 +144,8 @@ def _child(job: dict[str, Any], wfd: int, workdir: str) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    for fd in range(3, 1024):  # the server's standard output and anything else inherited
-        if fd != wfd:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    os.closerange(3, wfd)  # the server's standard output, devnull (0, 1 and 2 keep it), the rest
+    os.closerange(wfd + 1, 1 << 16)
     limits = job.get("limits", {})
     for name, value in (
         ("RLIMIT_AS", limits.get("memory_mb", 512) << 20),
@@ -159,11 +158,23 @@ def _child(job: dict[str, Any], wfd: int, workdir: str) -> None:
             pass
     os.chdir(workdir)
 
-    def send(message: dict[str, Any]) -> None:
-        data = json.dumps(message).encode()
-        frame = len(data).to_bytes(4, "big") + data
+    pending: list[bytes] = []
+    flushed = [time.monotonic()]
+
+    def flush() -> None:
+        frame = b"".join(pending)
+        pending.clear()
         while frame:
             frame = frame[os.write(wfd, frame) :]
+        flushed[0] = time.monotonic()
+
+    def send(message: dict[str, Any]) -> None:
+        # messages go out together unless a while passed: fewer wake-ups of the server, and a
+        # test that hangs still finds the ones before it reported
+        data = json.dumps(message).encode()
+        pending.append(len(data).to_bytes(4, "big") + data)
+        if time.monotonic() - flushed[0] > FLUSH_S:
+            flush()
 
     try:
         _run_job(job, send)
@@ -172,6 +183,7 @@ def _child(job: dict[str, Any], wfd: int, workdir: str) -> None:
             send({"error": _describe(exc)})
         except BaseException:
             pass
+    flush()
     os._exit(0)
 
 
@@ -272,6 +284,15 @@ def _descendants() -> list[int]:
     return found
 
 
+def _children() -> list[int]:
+    """This process's living children (orphans of a child land here: the server is a subreaper)."""
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return _descendants()
+
+
 def _kill_all(pid: int) -> None:
     import signal
 
@@ -283,15 +304,23 @@ def _kill_all(pid: int) -> None:
                 pass
 
 
-def _reap(pid: int, grace_s: float) -> int | None:
+def _reap(pid: int, grace_s: float, pidfd: int = -1) -> int | None:
+    """Wait up to ``grace_s`` for ``pid`` to end; its wait status, or None if it is still running."""
     end = time.monotonic() + grace_s
     while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return 0
         if done:
             return status
-        if time.monotonic() > end:
+        left = end - time.monotonic()
+        if left <= 0:
             return None
-        time.sleep(0.0005)
+        if pidfd >= 0:
+            select.select([pidfd], [], [], left)
+        else:
+            time.sleep(min(left, 0.0005))
 
 
 def _expected_messages(job: dict[str, Any]) -> int:
@@ -313,9 +342,16 @@ def run_one(job: dict[str, Any], workdir: str) -> dict[str, Any]:
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.close(rfd)
-        _child(job, wfd, workdir)
+        try:
+            os.close(rfd)
+            _child(job, wfd, workdir)
+        finally:
+            os._exit(1)  # a child never returns into the server's loop
     os.close(wfd)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = -1
     want = _expected_messages(job)
     messages: list[dict[str, Any]] = []
     buf, status, total = b"", "ok", 0
@@ -341,19 +377,22 @@ def run_one(job: dict[str, Any], workdir: str) -> dict[str, Any]:
             deadline = time.monotonic() + (test_s if job["mode"] in ("call", "stdio") else load_s)
         if messages and "error" in messages[-1]:
             break
-    wait_status = _reap(pid, 0.2 if status == "ok" else 0.0)
+    wait_status = _reap(pid, 0.2 if status == "ok" else 0.0, pidfd)
     if wait_status is None:
         _kill_all(pid)
-        wait_status = _reap(pid, 5.0)
-    leftovers = _descendants()
-    if leftovers:
+        wait_status = _reap(pid, 5.0, pidfd)
+    if _children():
+        leftovers = _descendants()
         _kill_all(pid)
         for p in leftovers:
             _reap(p, 1.0)
         if status == "ok":
             status = "leftover"
     os.close(rfd)
-    shutil.rmtree(workdir, ignore_errors=True)
+    if pidfd >= 0:
+        os.close(pidfd)
+    if os.listdir(workdir):  # what the candidate left is not the next one's
+        shutil.rmtree(workdir, ignore_errors=True)
     signalled = wait_status is not None and os.WIFSIGNALED(wait_status)
     return {
         "id": job["id"],
@@ -372,11 +411,12 @@ def main() -> None:
     out.write(PREFIX + json.dumps({"ready": os.getpid()}) + "\n")
     out.flush()
     base = f"/tmp/swerve-verify-{os.getpid()}"
-    for n, line in enumerate(sys.stdin):
+    gc.freeze()  # what the children inherit stays out of their collections (fewer copied pages)
+    for line in sys.stdin:
         if not line.strip():
             continue
         job = json.loads(line)
-        result = run_one(job, f"{base}/{n}")
+        result = run_one(job, base)
         del job
         out.write(PREFIX + json.dumps(result) + "\n")
         out.flush()
