@@ -21,7 +21,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from swerve.tasks.code import inputs as gen
@@ -49,6 +49,7 @@ class ScaleOptions:
     propose: Propose | None = None
     propose_count: int = 10
     model_name: str = ""
+    chunk_s: float = 8.0  # wall seconds for the reference on one chunk of new inputs
     propose_s: float = 120.0  # seconds a model may take to propose a task's inputs
 
 
@@ -137,23 +138,29 @@ def _decode_args(test: IOTest) -> list[Any] | None:
 
 
 async def _reference_runs(
-    verifier: Verifier, task: CodeTask, encoded: list[Any], options: ScaleOptions
+    verifier: Verifier, task: CodeTask, encoded: list[Any], n_original: int, options: ScaleOptions
 ) -> list[list[Any] | None]:
-    """Per input, the reference's outputs in each run (None where a run did not answer)."""
-    chunks = [encoded[i : i + CHUNK] for i in range(0, len(encoded), CHUNK)]
+    """Per input, the reference's outputs in each run (None where a run did not answer). The
+    original inputs go in chunks of their own; a chunk of new ones has ``chunk_s`` in all, so
+    inputs the reference is slow on are dropped rather than waited for."""
+    spans = [(i, min(i + CHUNK, n_original)) for i in range(0, n_original, CHUNK)]
+    spans += [(i, min(i + CHUNK, len(encoded))) for i in range(n_original, len(encoded), CHUNK)]
+    quick = replace(options.limits, total_s=options.chunk_s)
     answers: list[list[Any] | None] = [[] for _ in encoded]
     for _ in range(options.runs):
-        jobs = [tests_job(task, task.reference, chunk, options.limits) for chunk in chunks]
+        jobs = [
+            tests_job(task, task.reference, encoded[a:b], options.limits if a < n_original else quick)
+            for a, b in spans
+        ]
         results = await verifier.run(jobs)  # each run is a new batch: a new server, a new hash seed
-        for c, result in enumerate(results):
+        for (a, b), result in zip(spans, results, strict=True):
             verdict = judge(result, None, keep=True)
-            for j in range(len(chunks[c])):
-                n = c * CHUNK + j
+            for n in range(a, b):
                 got = answers[n]
                 if got is None:
                     continue
-                if j < len(verdict.outputs):
-                    got.append(verdict.outputs[j])
+                if n - a < len(verdict.outputs):
+                    got.append(verdict.outputs[n - a])
                 else:
                     answers[n] = None
     return answers
@@ -185,7 +192,7 @@ async def scale_task(verifier: Verifier, task: CodeTask, options: ScaleOptions, 
         out.skipped[task.id] = reason
         return
     originals = [t.args for t in task.tests]
-    runs = await _reference_runs(verifier, task, [*originals, *(m[0] for m in made)], options)
+    runs = await _reference_runs(verifier, task, [*originals, *(m[0] for m in made)], len(originals), options)
     expected = expected_of(task)
     for n in range(len(task.tests)):
         first = runs[n]
@@ -217,7 +224,7 @@ async def _select(
 ) -> None:
     suite = [*task.tests, *kept]
     mutants = mutants_of(task, options.mutants)
-    limits = VerifyLimits(test_s=min(0.5, options.limits.test_s), load_s=2.0)
+    limits = VerifyLimits(test_s=min(0.5, options.limits.test_s), load_s=2.0, total_s=options.chunk_s * 2)
     jobs = [tests_job(task, program, [t.args for t in suite], limits) for _, program in mutants]
     results = await verifier.run(jobs)
     expected = expected_of(task, suite)

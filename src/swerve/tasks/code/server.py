@@ -356,8 +356,9 @@ def run_one(job: dict[str, Any], workdir: str) -> dict[str, Any]:
     messages: list[dict[str, Any]] = []
     buf, status, total = b"", "ok", 0
     deadline = time.monotonic() + load_s
+    end = time.monotonic() + float(limits.get("total_s") or math.inf)  # the whole job's wall time
     while len(messages) < want:
-        left = deadline - time.monotonic()
+        left = min(deadline, end) - time.monotonic()
         if left <= 0 or not select.select([rfd], [], [], left)[0]:
             status = "timeout"
             break

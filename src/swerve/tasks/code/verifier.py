@@ -42,6 +42,7 @@ class VerifyLimits:
     memory_mb: int = 512  # address space of the candidate's process
     cpu_s: int = 20  # CPU seconds of the candidate's process
     output_cap: int = 8 << 20  # bytes of messages (values, printed text) one candidate may send
+    total_s: float | None = None  # wall seconds for the whole candidate, all its tests together
 
     def as_job(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class VerifyLimits:
             "memory_mb": self.memory_mb,
             "cpu_s": self.cpu_s,
             "output_cap": self.output_cap,
+            "total_s": self.total_s,
         }
 
 
@@ -276,8 +278,11 @@ class Verifier:
     async def _exec(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         payload = "".join(json.dumps(j) + "\n" for j in jobs).encode()
         budget = 10.0 + sum(
-            float(j.get("limits", {}).get("load_s", 3)) + 1.0
-            + float(j.get("limits", {}).get("test_s", 1)) * len(j.get("tests", ()))
+            min(
+                float(j.get("limits", {}).get("total_s") or math.inf),
+                float(j.get("limits", {}).get("load_s", 3)) + 1.0
+                + float(j.get("limits", {}).get("test_s", 1)) * len(j.get("tests", ())),
+            )
             for j in jobs
         )  # fmt: skip
         assert self._free is not None
