@@ -61,14 +61,15 @@ def bench_reward(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(figures, indent=1))
         return 0
-    print(f"tasks {figures['tasks']}, candidates {figures['candidates']}, "
-          f"{figures['tests_per_candidate']} tests each, isolation {figures['isolation']}")  # fmt: skip
-    print(f"{'':<34}{'verdicts':>9}{'seconds':>9}{'verdicts/s':>12}")
-    print(f"{'verifier (fork server, sandboxed)':<34}{figures['candidates']:>9}"
-          f"{figures['verifier_s']:>9.2f}{figures['verifier_verdicts_per_s']:>12.1f}")  # fmt: skip
-    print(f"{'subprocess.run per candidate':<34}{figures['baseline_candidates']:>9}"
-          f"{figures['baseline_s']:>9.2f}{figures['baseline_verdicts_per_s']:>12.1f}")  # fmt: skip
-    print(f"speed-up {figures['speedup']}x; verdicts agree on {figures['baseline_agreement']}")
+    print(f"tasks {figures['tasks']}, isolation {figures['isolation']}, {figures['workers']} workers")
+    print(f"{'pool':<11}{'judge':<36}{'verdicts':>9}{'seconds':>9}{'verdicts/s':>12}")
+    for name, f in figures["pools"].items():
+        print(f"{name:<11}{'verifier (fork server, sandboxed)':<36}{f['candidates']:>9}"
+              f"{f['verifier_s']:>9.2f}{f['verifier_verdicts_per_s']:>12.1f}")  # fmt: skip
+        print(f"{'':<11}{'subprocess.run per candidate':<36}{f['baseline_candidates']:>9}"
+              f"{f['baseline_s']:>9.2f}{f['baseline_verdicts_per_s']:>12.1f}")  # fmt: skip
+        print(f"{'':<11}speed-up {f['speedup']}x; {f['tests_per_candidate']} tests a candidate; "
+              f"verdicts agree on {f['baseline_agreement']}")  # fmt: skip
     for task_id, reason in list(figures["skipped"].items())[:10]:
         print(f"  skipped {task_id}: {reason}")
     return 0

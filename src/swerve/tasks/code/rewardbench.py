@@ -9,6 +9,7 @@ sandboxes. Both judge the same inputs; their verdicts must agree.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import subprocess
@@ -65,6 +66,34 @@ def _baseline(items: Sequence[tuple[CodeTask, str]], limits: VerifyLimits, pytho
     return verdicts
 
 
+async def _measure(
+    verifier: Verifier, pool: list[tuple[CodeTask, str]], baseline: int, limits: VerifyLimits
+) -> dict[str, Any]:
+    await grade(verifier, pool[: min(len(pool), 50)], limits=limits)  # warm-up: page cache, pools
+    start = time.perf_counter()
+    verdicts = await grade(verifier, pool, limits=limits)
+    verifier_s = time.perf_counter() - start
+    sample = pool[: min(baseline, len(pool))]
+    start = time.perf_counter()
+    base = await asyncio.to_thread(_baseline, sample, limits, sys.executable)
+    baseline_s = time.perf_counter() - start
+    agree = sum(a == v.passed for a, v in zip(base, verdicts, strict=False))
+    fast = len(pool) / verifier_s
+    slow = len(sample) / baseline_s if baseline_s else 0.0
+    return {
+        "candidates": len(pool),
+        "tests_per_candidate": round(sum(len(t.tests) for t, _ in pool) / max(1, len(pool)), 2),
+        "accepted": sum(v.passed for v in verdicts),
+        "verifier_s": round(verifier_s, 3),
+        "verifier_verdicts_per_s": round(fast, 1),
+        "baseline_candidates": len(sample),
+        "baseline_s": round(baseline_s, 3),
+        "baseline_verdicts_per_s": round(slow, 1),
+        "speedup": round(fast / slow, 1) if slow else None,
+        "baseline_agreement": f"{agree}/{len(sample)}",
+    }
+
+
 async def bench_reward(
     tasks: Sequence[CodeTask],
     *,
@@ -75,42 +104,20 @@ async def bench_reward(
     hidden: Sequence[str] = (),
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Measure both ways on the same candidates; a dict of the figures."""
+    """Measure both ways on the same candidates, for two pools: the references (every verdict a
+    pass, every test run) and their mutants (wrong answers, crashes, some time-outs)."""
     limits = VerifyLimits()
+    rng = random.Random(seed)
     async with Verifier(workers=workers, isolation=isolation, hidden=hidden) as verifier:
         ready, skipped = await with_io_tests(verifier, tasks)
-        pool: list[tuple[CodeTask, str]] = []
-        for task in ready:
-            pool.append((task, task.reference))
-            pool.extend((task, program) for _, program in mutants_of(task, 12))
-        rng = random.Random(seed)
-        rng.shuffle(pool)
-        pool = (pool * (candidates // max(1, len(pool)) + 1))[:candidates]
-        await grade(verifier, pool[: min(len(pool), 50)], limits=limits)  # warm-up: page cache, pools
-        start = time.perf_counter()
-        verdicts = await grade(verifier, pool, limits=limits)
-        verifier_s = time.perf_counter() - start
-    sample = pool[: min(baseline, len(pool))]
-    start = time.perf_counter()
-    base = _baseline(sample, limits, sys.executable)
-    baseline_s = time.perf_counter() - start
-    agree = sum(a == v.passed for a, v in zip(base, verdicts, strict=False))
-    tests = sum(len(t.tests) for t, _ in pool)
-    fast = len(pool) / verifier_s
-    slow = len(sample) / baseline_s if baseline_s else 0.0
-    return {
-        "tasks": len(ready),
-        "skipped": skipped,
-        "candidates": len(pool),
-        "tests_per_candidate": round(tests / max(1, len(pool)), 2),
-        "accepted": sum(v.passed for v in verdicts),
-        "isolation": isolation,
-        "workers": workers,
-        "verifier_s": round(verifier_s, 3),
-        "verifier_verdicts_per_s": round(fast, 1),
-        "baseline_candidates": len(sample),
-        "baseline_s": round(baseline_s, 3),
-        "baseline_verdicts_per_s": round(slow, 1),
-        "speedup": round(fast / slow, 1) if slow else None,
-        "baseline_agreement": f"{agree}/{len(sample)}",
-    }
+        pools: dict[str, list[tuple[CodeTask, str]]] = {
+            "references": [(t, t.reference) for t in ready],
+            "mutants": [(t, program) for t in ready for _, program in mutants_of(t, 12)],
+        }
+        figures: dict[str, Any] = {"tasks": len(ready), "skipped": skipped, "isolation": isolation,
+                                   "workers": workers, "pools": {}}  # fmt: skip
+        for name, pool in pools.items():
+            rng.shuffle(pool)
+            pool = (pool * (candidates // max(1, len(pool)) + 1))[:candidates]
+            figures["pools"][name] = await _measure(verifier, pool, baseline, limits)
+    return figures
