@@ -49,6 +49,7 @@ class ScaleOptions:
     propose: Propose | None = None
     propose_count: int = 10
     model_name: str = ""
+    slow_ms: float = 50.0  # a new input the reference needs longer for is dropped (rewards stay fast)
     chunk_s: float = 8.0  # wall seconds for the reference on one chunk of new inputs
     propose_s: float = 120.0  # seconds a model may take to propose a task's inputs
 
@@ -155,11 +156,13 @@ async def _reference_runs(
         results = await verifier.run(jobs)  # each run is a new batch: a new server, a new hash seed
         for (a, b), result in zip(spans, results, strict=True):
             verdict = judge(result, None, keep=True)
+            times = [m.get("ms", 0.0) for m in result["messages"] if "i" in m]
             for n in range(a, b):
                 got = answers[n]
                 if got is None:
                     continue
-                if n - a < len(verdict.outputs):
+                slow = n >= n_original and n - a < len(times) and times[n - a] > options.slow_ms
+                if n - a < len(verdict.outputs) and not slow:
                     got.append(verdict.outputs[n - a])
                 else:
                     answers[n] = None
@@ -204,10 +207,10 @@ async def scale_task(verifier: Verifier, task: CodeTask, options: ScaleOptions, 
             )
             return
     kept: list[IOTest] = []
-    dropped = {"unstable": 0, "raised or timed out": 0, "too large": 0}
+    dropped = {"unstable": 0, "raised, slow or timed out": 0, "too large": 0}
     for (args, origin, note), outputs in zip(made, runs[len(originals) :], strict=True):
         if not outputs or any(o.__class__.__name__ == "_Raised" for o in outputs):
-            dropped["raised or timed out"] += 1
+            dropped["raised, slow or timed out"] += 1
         elif not _stable(outputs):
             dropped["unstable"] += 1
         else:
@@ -224,7 +227,7 @@ async def _select(
 ) -> None:
     suite = [*task.tests, *kept]
     mutants = mutants_of(task, options.mutants)
-    limits = VerifyLimits(test_s=min(0.5, options.limits.test_s), load_s=2.0, total_s=options.chunk_s * 2)
+    limits = VerifyLimits(test_s=min(0.5, options.limits.test_s), load_s=2.0, total_s=options.chunk_s / 2)
     jobs = [tests_job(task, program, [t.args for t in suite], limits) for _, program in mutants]
     results = await verifier.run(jobs)
     expected = expected_of(task, suite)

@@ -242,12 +242,14 @@ def _run_job(job: dict[str, Any], send: Any) -> None:
         send({"calls": calls})
         return
     for i, args in enumerate(job["tests"]):
+        started = time.perf_counter()
         try:
             message = {"i": i, "out": encode(func(*decode(args)))}
         except Unencodable as exc:
             message = {"i": i, "raised": f"returned {exc}"}
         except BaseException as exc:
             message = {"i": i, "raised": _describe(exc)}
+        message["ms"] = round((time.perf_counter() - started) * 1000, 3)
         send(message)
 
 
