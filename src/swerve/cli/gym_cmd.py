@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     r = sub.add_parser("run", help="run episodes and store their trajectories")
     r.add_argument(
-        "--tasks", required=True, help="'builtin', a dataset file, a task folder, or a directory-env file"
+        "--tasks", required=True, help="'builtin', 'humaneval' or a scaled code-task folder, a dataset file, a task folder, or a directory-env file"
     )
     r.add_argument("--out", required=True, help="run directory (re-running resumes it)")
     r.add_argument(
