@@ -1,6 +1,7 @@
 """swerve against mini-swe-agent on the embedded local model, task by task, in the same sandboxes.
 
-One local llama.cpp server (swerve's own, ``swerve.local``) serves both agents. For each of N
+One local llama.cpp server (swerve's own, ``swerve.local``), started by the bench with its own
+settings (never another process's), serves both agents. For each of N
 built-in tasks, each agent runs one episode in a fresh swerve namespace sandbox over the task's
 layer, and its final diff is graded by swerve's harness (``TaskEnv.verify``, as ``swerve gym run``
 grades). Same model, temperature, seed, step budget (model calls) and reply tokens for all.
@@ -333,7 +334,7 @@ def table(results: Results, agents: list[str]) -> str:
     rows = {a: summary([e for e in results.data["episodes"] if e["agent"] == a]) for a in agents}
     s = results.data["settings"]
     lines = [
-        f"model {s['model']} · {s['tasks']} built-in tasks · {s['steps']} steps · {s['reply_tokens']} reply tokens"
+        f"model {s['model']} · {len(s.get('task_ids', []))} built-in tasks · {s['steps']} steps · {s['reply_tokens']} reply tokens"
         f" · temperature {s['temperature']} · seed {s['seed']} · load {os.getloadavg()[0]:.1f}",
         "",
         "agent | episodes | resolved | format-failure episodes | format-error replies | tokens / episode"
@@ -437,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {k: getattr(args, k) for k in IDENTITY} | {"tasks": args.tasks}
     results = Results(out, settings, args.fresh)
     path = resolve_model_file(args.model)
-    with LocalServer(path, alias=args.model, ctx=args.ctx, parallel=1).start() as srv:
+    with LocalServer(path, alias=args.model, ctx=args.ctx, parallel=1, reuse=False).start() as srv:
         asyncio.run(run_all(args, agents, results, srv.base_url))
     print(table(results, agents))
     print(f"\nepisodes: {out}")
