@@ -153,6 +153,17 @@ def _apply_file(settings: Settings, data: dict[str, Any], source: str, *, tighte
             )
 
 
+def settings_from_mapping(data: dict[str, Any], source: str) -> Settings:
+    """Settings from one settings.json-shaped object alone (no files, no environment), checked;
+    ConfigError names ``source`` when they cannot be used."""
+    settings = Settings()
+    _apply_file(settings, data, source)
+    if settings.provider is None:
+        settings.provider = _provider_guess(settings, {})
+    _check(settings)
+    return settings
+
+
 def _provider_guess(settings: Settings, env: dict[str, str]) -> str:
     if settings.provider:
         return settings.provider

@@ -123,3 +123,32 @@ async def test_host_credentials_are_hidden(base: Path):
             assert seen.output.strip() == "0", path  # an empty directory or /dev/null
     finally:
         await ws.close()
+
+
+async def test_task_environments_keep_gits_and_agents_files_read_only(tmp_path: Path):
+    import subprocess
+
+    from swerve.eval.environments import NamespaceSandbox
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "code.py").write_text("x = 1\n")
+    config = (repo / ".git" / "config").read_text()
+    ws = await NamespaceSandbox().open([str(repo)], str(repo), [])
+    try:
+        attack = (
+            "python3 -c \"open('.git/config', 'a').write('[core]\\\\n\\\\tfsmonitor = touch pwned\\\\n')\"; "
+            "python3 -c \"open('.git/hooks/pre-commit', 'w').write('id')\"; "
+            "echo edited > code.py; cat code.py"
+        )
+        seen = await ws.exec(attack, cwd=str(repo))
+        assert seen.output.count("Read-only file system") == 2 and seen.output.endswith("edited\n")
+        git = await ws.exec(
+            "git add -A && git -c user.name=a -c user.email=a@b commit -qm work && git log --oneline | wc -l",
+            cwd=str(repo),
+        )
+        assert git.output.strip() == "1", git.output  # ordinary git work goes on
+    finally:
+        await ws.close()
+    assert (repo / ".git" / "config").read_text() == config

@@ -87,13 +87,13 @@ def describe_retry(retry: Retry) -> str:
 
 async def make_workspace(settings: Settings, cwd: str) -> Workspace:
     if settings.sandbox:
-        from swerve.agent.protect import PROTECTED_DIRS, PROTECTED_FILES
+        from swerve.agent.protect import PROTECTED_PATHS
         from swerve.config import sandbox_limits
         from swerve.sandbox.guarded import KeepAbsent, split_protected
         from swerve.sandbox.ns import NamespaceWorkspace
 
         # what changes how git or an agent behaves stays as it is: read-only, or absent
-        present, absent = split_protected(os.path.realpath(cwd), (*PROTECTED_FILES, *PROTECTED_DIRS))
+        present, absent = split_protected(os.path.realpath(cwd), PROTECTED_PATHS)
         try:
             inner = await NamespaceWorkspace.open_project(
                 cwd, limits=sandbox_limits(settings), read_only=present

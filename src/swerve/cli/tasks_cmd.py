@@ -16,6 +16,9 @@ import importlib
 
 # action -> module that defines it
 ACTIONS: dict[str, str] = {
+    "scale-tests": "swerve.cli.tasks_code",
+    "strength": "swerve.cli.tasks_code",
+    "bench-reward": "swerve.cli.tasks_code",
     "generate": "swerve.cli.tasks_generate",
 }
 

@@ -89,6 +89,19 @@ def layered(
     return layers, root, _secret_paths(root, layers, secret_globs)
 
 
+def read_only_binds(layers: Sequence[str], root: str, read_only: Iterable[str]) -> dict[str, str]:
+    """Read-only binds that keep ``read_only`` paths (relative to the root) as the layers have them:
+    the top layer that holds each one shows it, read-only, at its place under the root."""
+    binds = {}
+    for rel in read_only:
+        for layer in layers:
+            host = os.path.normpath(os.path.join(layer, rel))
+            if _under(host, layer) and os.path.lexists(host) and not os.path.islink(host):
+                binds[os.path.normpath(os.path.join(root, rel))] = host
+                break
+    return binds
+
+
 def project(
     project_dir: str | os.PathLike[str],
     expose: Iterable[str],

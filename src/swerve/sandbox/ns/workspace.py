@@ -121,6 +121,7 @@ class NamespaceWorkspace(LauncherArgs, FileOps):
         output_limit_bytes: int = setup.DEFAULT_OUTPUT_LIMIT,
         host_reads: bool = True,
         host_python: bool = False,
+        read_only: Iterable[str] = (),
     ) -> NamespaceWorkspace:
         """A new environment over ``lowers`` (read-only layers, top first, as in overlayfs).
 
@@ -132,9 +133,11 @@ class NamespaceWorkspace(LauncherArgs, FileOps):
         inside the root are answered from the layers on the host (same answer, microseconds);
         anything through a symlink, outside the root or hidden still goes through the sandbox.
         ``host_python`` shows the host's Python installations that live in hidden places (pyenv,
-        conda, ``pip --user``) read-only, so ``python3`` inside is the host's.
+        conda, ``pip --user``) read-only, so ``python3`` inside is the host's. ``read_only`` paths
+        (relative to the root, e.g. ``.git/config``) stay as the layers have them.
         """
         layers, root, secrets = setup.layered(lowers, root, secret_globs)
+        ro_binds = {**setup.read_only_binds(layers, root, read_only), **(ro_binds or {})}
         if host_python:  # the host's interpreters, where they live in hidden places, read-only
             ro_binds = {**{p: p for p in setup.python_installations()}, **(ro_binds or {})}
         return await cls._open(
