@@ -81,7 +81,7 @@ def main() -> int:
             t[0], t[1], t[2] = t[0] + s["tried"], t[1] + s["valid"], t[2] + s["seconds"]
         print(
             f"{'':<24} wall {r['wall_s']:.0f}s, {r.get('stable_tests')} stable tests, "
-            f"peak {r['peak_mib']:.0f} MiB, {r.get('seconds_per_valid')}s per valid task (judging)"
+            f"peak RSS {r['peak_mib']:.0f} MiB, {r.get('seconds_per_valid')}s per valid task (whole run)"
         )
     for name, (tried, valid, seconds) in sorted(totals.items()):
         hours = max(seconds, 1e-9) / 3600
