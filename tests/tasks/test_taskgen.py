@@ -4,6 +4,7 @@ sdist served by a loopback PyPI, checked by ``swerve eval --validate`` and run b
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import subprocess
@@ -496,3 +497,34 @@ def test_a_suite_slower_than_the_budget_is_refused_with_the_reason(
     proc = swerve(*args, "--python", sys.executable, env=env, cwd=tmp_path)
     assert proc.returncode == 1 and "took longer than 3s" in proc.stderr, proc.stderr
     assert "took longer" in json.loads(out.with_name(out.name + ".report.json").read_text())["error"]
+
+
+def test_combos_join_two_or_three_separate_edits_in_one_function(tmp_path: Path) -> None:
+    from swerve.tasks.generate.candidates import combos
+    from swerve.tasks.generate.mutate import mutations_for
+
+    found = mutations_for("m.py", SOURCE.encode())
+    picked = combos(found, seed=0, limit=20)
+    assert picked and len({c.key for c in picked}) == len(picked)
+    for cand in picked:
+        assert 2 <= len(cand.edits) <= 3
+        assert len({m.function for m in cand.edits}) == 1
+        assert len({m.line for m in cand.edits}) == len(cand.edits)
+        spans = sorted((m.start, m.end) for m in cand.edits)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    assert [c.key for c in combos(found, seed=0, limit=20)] == [c.key for c in picked]
+
+
+def test_a_state_file_of_another_run_is_refused(tmp_path: Path) -> None:
+    from swerve.tasks.generate.state import RunState
+
+    path = tmp_path / "x.jsonl.state.jsonl"
+    first = RunState(path, {"project": "a-1", "seed": 0})
+    first.load()
+    first.append({"key": "p-1", "strategy": "procedural", "why": "no test broke"})
+    with open(path, "a") as f:
+        f.write('{"key": "p-2", "strat')  # a line cut short by a kill
+    again = RunState(path, {"project": "a-1", "seed": 0})
+    assert set(again.load()) == {"p-1"}
+    with pytest.raises(GenerationError, match="another run"):
+        RunState(path, {"project": "b-1", "seed": 0}).load()
