@@ -111,7 +111,11 @@ class RunState:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps({"header": self.header}) + "\n", encoding="utf-8")
             return {}
-        lines = self.path.read_text(encoding="utf-8").splitlines()
+        text = self.path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):  # a line cut short when the run was killed: dropped,
+            text = text[: text.rfind("\n") + 1]  # and that candidate is judged again
+            self.path.write_text(text, encoding="utf-8")
+        lines = text.splitlines()
         try:
             first = json.loads(lines[0])["header"] if lines else {}
         except (ValueError, KeyError, TypeError):
@@ -124,7 +128,7 @@ class RunState:
             try:
                 entry = json.loads(line)
             except ValueError:
-                continue  # a line cut short when the run was killed: that candidate is tried again
+                continue
             if isinstance(entry, dict) and "key" in entry:
                 self.entries[entry["key"]] = entry
         return self.entries
