@@ -393,19 +393,9 @@ def test_history_and_model_strategies(tmp_path: Path, env: dict[str, str], opena
     ident = ["-c", "user.name=t", "-c", "user.email=t@localhost"]
     subprocess.run(["git", "-C", str(repo), *ident, "commit", "-qam", "mean of nothing is 0"], check=True)
     srv = openai_server([{"text": BUGGY_CLAMP}] * 3)
-    out = tmp_path / "mixed.jsonl"
-    args = [
-        "tasks",
-        "generate",
-        "--repo",
-        str(repo),
-        "--count",
-        "2",
-        "--out",
-        str(out),
-        "--python",
-        sys.executable,
-    ]
+    out = tmp_path / "mixed.jsonl"  # named relative to the working folder
+    args = ["tasks", "generate", "--repo", str(repo), "--count", "2", "--out", out.name]
+    args += ["--python", sys.executable]
     model = ["--model", "bug-writer", "--provider", "openai", "--base-url", srv.base_url, "--api-key", "k"]
     proc = swerve(
         *args, "--strategies", "history,model", "--no-model-statements", *model, env=env, cwd=tmp_path

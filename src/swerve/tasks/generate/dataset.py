@@ -30,7 +30,7 @@ def repos_dir(out: Path) -> Path:
 
 def task_repo(out: Path, project: Project) -> Path:
     """The bare repository for ``project``'s tasks, made on first use."""
-    path = repos_dir(out) / f"{project.origin}__{project.name}.git"
+    path = (repos_dir(out) / f"{project.origin}__{project.name}.git").resolve()
     if not (path / "HEAD").is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         git(["init", "--quiet", "--bare", str(path)])
