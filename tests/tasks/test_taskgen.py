@@ -500,7 +500,7 @@ def test_combos_join_two_or_three_separate_edits_in_one_function(tmp_path: Path)
     assert picked and len({c.key for c in picked}) == len(picked)
     for cand in picked:
         assert 2 <= len(cand.edits) <= 3
-        assert len({m.function for m in cand.edits}) == 1
+        assert len({m.function for m in cand.edits}) == 1 and cand.edits[0].function
         assert len({m.line for m in cand.edits}) == len(cand.edits)
         spans = sorted((m.start, m.end) for m in cand.edits)
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))

@@ -95,15 +95,15 @@ def _overlap(a: Mutation, b: Mutation) -> bool:
 
 
 def combos(mutations: list[Mutation], seed: int, limit: int) -> list[Candidate]:
-    """Up to ``limit`` sets of 2-3 non-overlapping mutations, within one function when it has
-    enough of them, else within one file."""
+    """Up to ``limit`` sets of 2-3 non-overlapping mutations inside functions or classes: within
+    one function when any has enough of them, else within one file."""
     rng = random.Random(seed + 7)
+    inside = [m for m in mutations if m.function]  # module-level code is left to single mutations
     groups: dict[tuple[str, str], list[Mutation]] = {}
-    for m in mutations:
-        scope = m.function if m.function else ""
-        groups.setdefault((m.path, scope), []).append(m)
+    for m in inside:
+        groups.setdefault((m.path, m.function), []).append(m)
     by_file: dict[str, list[Mutation]] = {}
-    for m in mutations:
+    for m in inside:
         by_file.setdefault(m.path, []).append(m)
     pools = [g for g in groups.values() if len(g) >= 2] or [g for g in by_file.values() if len(g) >= 2]
     out: list[Candidate] = []
