@@ -168,6 +168,7 @@ class Gateway:
     def _turn_handler(self, face: ModuleType) -> FaceHandler:
         async def handle(request: Request, outcome: dict[str, Any]) -> Response | StreamResponse:
             turn_request = face.parse(request.json_object())
+            turn_request.size_bytes = len(request.body)
             backend = self.routes.pick(turn_request.model)
             turn_request.messages = paired(turn_request.messages)
             outcome.update(model=turn_request.model, backend=backend.name, stream=turn_request.stream)

@@ -31,6 +31,7 @@ class TurnRequest:
     stream: bool = False
     notes: list[str] = field(default_factory=list)  # what was adapted on the way in (logged)
     options: dict[str, Any] = field(default_factory=dict)  # the face's own (e.g. include_usage)
+    size_bytes: int = 0  # of the request body: a free first estimate of its tokens
 
 
 def history_arguments(raw: Any) -> dict[str, Any]:
