@@ -346,3 +346,36 @@ async def test_a_quiet_stream_gets_keep_alives_the_sdks_skip(make_backend) -> No
                 final = await messages.get_final_message()
     assert raw.count("event: ping") >= 2 and ": keep-alive" in chat
     assert text == "ab" and final.content[0].text == "ab"
+
+
+async def test_a_stream_closed_before_its_first_chunk_still_cancels_its_turn(make_backend) -> None:
+    from swerve.gateway.server import _Logged
+    from swerve.gateway.turns import ClosingStream, TurnRequest, TurnStream
+    from swerve.models.base import Sampling
+
+    router = Router()
+    started = asyncio.Event()
+
+    @router.route("POST", "/v1/chat/completions")
+    async def never(request: Request) -> StreamResponse:
+        started.set()
+        await asyncio.Event().wait()  # never answers
+        raise AssertionError
+
+    async with HTTPServer(router) as upstream:
+        backend = make_backend("default", f"{upstream.url}/v1")
+        stream = TurnStream(
+            backend.model, TurnRequest("m", [{"role": "user", "content": "hi"}], []), Sampling()
+        )
+
+        async def chunks():
+            yield b""
+
+        records: list[int] = []
+        wrapped = _Logged(ClosingStream(chunks(), stream), lambda: records.append(1), {})
+        await asyncio.wait_for(started.wait(), 30)
+        await wrapped.aclose()
+        assert stream._task.cancelled() and records == [1]
+        await wrapped.aclose()  # twice is harmless, and records once
+        assert records == [1]
+        await backend.aclose()
