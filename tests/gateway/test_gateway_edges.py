@@ -324,7 +324,7 @@ async def test_a_quiet_stream_gets_keep_alives_the_sdks_skip(make_backend) -> No
     async def slow(request: Request) -> StreamResponse:
         async def chunks():
             yield sse_event({"choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]})
-            await asyncio.sleep(1.0)  # a long tool call being written, say
+            await asyncio.sleep(0.5)  # a long tool call being written, say
             yield sse_event({"choices": [{"index": 0, "delta": {"content": "b"}, "finish_reason": "stop"}]})
             yield sse_event("[DONE]")
 
@@ -332,7 +332,7 @@ async def test_a_quiet_stream_gets_keep_alives_the_sdks_skip(make_backend) -> No
 
     async with HTTPServer(router) as upstream:
         backend = make_backend("default", f"{upstream.url}/v1")
-        async with Gateway(Routes({"default": backend}, default="default"), heartbeat_s=0.2) as gw:
+        async with Gateway(Routes({"default": backend}, default="default"), heartbeat_s=0.1) as gw:
             async with httpx.AsyncClient() as http:
                 body = {"model": "m", "max_tokens": 10, "stream": True, "messages": HI}
                 raw = (await http.post(f"{gw.url}/v1/messages", json=body)).text
