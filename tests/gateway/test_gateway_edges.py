@@ -379,3 +379,18 @@ async def test_a_stream_closed_before_its_first_chunk_still_cancels_its_turn(mak
         await wrapped.aclose()  # twice is harmless, and records once
         assert records == [1]
         await backend.aclose()
+
+
+def test_concurrent_requests_spread_over_the_backends_pools(make_backend) -> None:
+    from swerve.gateway.backends import POOLS
+
+    backend = make_backend("default", "http://127.0.0.1:9/v1")
+    assert len(backend.copies) == POOLS and len({id(m) for m in backend.copies}) == POOLS
+    leases = [backend.lease() for _ in range(3)]
+    assert len({id(model) for model, _ in leases}) == 3
+    first, release = leases[0]
+    release()
+    release()  # giving back twice counts once
+    assert backend.lease()[0] is first
+    replay = make_backend("replay", "http://127.0.0.1:9/v1", model="replay:demo")
+    assert len(replay.copies) == 1  # a script is played once, not per pool

@@ -162,21 +162,22 @@ class Gateway:
             if turn_request.notes:
                 outcome["notes"] = turn_request.notes
             sampling = backend.sampling(turn_request.sampling)
+            model, release = backend.lease()
             if not turn_request.stream:
                 try:
                     turn = usable_calls(
-                        await backend.model.complete(
-                            turn_request.messages, turn_request.tools, sampling=sampling
-                        )
+                        await model.complete(turn_request.messages, turn_request.tools, sampling=sampling)
                     )
                 except ModelError as exc:
                     raise backend_failure(exc) from None
+                finally:
+                    release()
                 outcome.update(
                     finish=turn.finish_reason, usage=turn.usage.dict(), tool_calls=len(turn.tool_calls)
                 )
                 return json_response(face.message(turn, turn_request))
             try:
-                stream, first = await start(backend.model, turn_request, sampling, self.heartbeat_s)
+                stream, first = await start(model, turn_request, sampling, self.heartbeat_s, release)
             except ModelError as exc:
                 raise backend_failure(exc) from None
             chunks = ClosingStream(face.events(stream, first, turn_request, outcome), stream)
