@@ -4,7 +4,8 @@ One loopback OpenAI-compatible backend (swerve.httpd, a fixed 8-chunk reply) is 
 ways with the same requests, one at a time: directly, through ``swerve serve`` and through
 ``litellm --config`` (each a process of its own, logging off). For each path and request kind
 (chat completions streamed and not; Anthropic Messages streamed, which the gateway turns into a
-chat request) it prints p50/p90/p99 of the whole request and of time to first byte, and what
+chat request; and an agent-sized ~100 KB Messages request, against the same turn as a chat
+request sent directly) it prints p50/p90/p99 of the whole request and of time to first byte, and what
 each gateway adds over the direct call (the direct figure of the same kind subtracted).
 
 Then 500 clients stream at once through ``swerve serve`` (the backend spaces its chunks, so all
@@ -179,10 +180,74 @@ def stop(proc: subprocess.Popen[str]) -> None:
 # ---------------------------------------------------------------- measuring
 
 CHAT = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}], "max_tokens": 16}
-KINDS: dict[str, tuple[str, dict[str, Any]]] = {
-    "chat": ("/v1/chat/completions", CHAT),
-    "chat-stream": ("/v1/chat/completions", {**CHAT, "stream": True}),
-    "messages-stream": ("/v1/messages", {**CHAT, "stream": True}),
+
+
+def agent_sized() -> tuple[dict[str, Any], dict[str, Any]]:
+    """(an Anthropic body, the same turn as a chat body) the size of a coding agent's mid-session
+    request: a 40 KB system prompt, 15 tools, 20 tool calls with their results (~100 KB)."""
+    schema = {
+        "type": "object",
+        "properties": {f"p{i}": {"type": "string", "description": "x" * 80} for i in range(6)},
+    }
+    tools = [{"name": f"tool_{i}", "description": "d" * 400, "input_schema": schema} for i in range(15)]
+    system = "You are a coding agent. " * 1700
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "fix the bug"}]
+    chat: list[dict[str, Any]] = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": "fix the bug"},
+    ]
+    for i in range(20):
+        args = {"p0": f"/src/file_{i}.py", "p1": "y" * 200}
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": f"toolu_{i}", "name": "tool_1", "input": args}],
+            }
+        )
+        messages.append(
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": f"toolu_{i}", "content": "line\n" * 300}],
+            }
+        )
+        call = {
+            "id": f"toolu_{i}",
+            "type": "function",
+            "function": {"name": "tool_1", "arguments": json.dumps(args)},
+        }
+        chat.append({"role": "assistant", "content": "", "tool_calls": [call]})
+        chat.append({"role": "tool", "tool_call_id": f"toolu_{i}", "content": "line\n" * 300})
+    anthropic = {
+        "model": MODEL,
+        "max_tokens": 16,
+        "stream": True,
+        "system": system,
+        "tools": tools,
+        "messages": messages,
+    }
+    openai_tools = [
+        {
+            "type": "function",
+            "function": {"name": t["name"], "description": t["description"], "parameters": schema},
+        }
+        for t in tools
+    ]
+    return anthropic, {
+        "model": MODEL,
+        "max_tokens": 16,
+        "stream": True,
+        "messages": chat,
+        "tools": openai_tools,
+    }
+
+
+LARGE_MESSAGES, LARGE_CHAT = agent_sized()
+# kind -> (path, body, the body the direct call sends for the same turn)
+KINDS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "chat": ("/v1/chat/completions", CHAT, CHAT),
+    "chat-stream": ("/v1/chat/completions", {**CHAT, "stream": True}, {**CHAT, "stream": True}),
+    "messages-stream": ("/v1/messages", {**CHAT, "stream": True}, {**CHAT, "stream": True}),
+    "messages-100KB": ("/v1/messages", LARGE_MESSAGES, LARGE_CHAT),
 }
 
 
@@ -218,20 +283,21 @@ async def latency_table(paths: dict[str, str], n: int) -> dict[str, Any]:
     change in the machine's load (its cores are shared) falls on all of them alike."""
     out: dict[str, Any] = {}
     async with httpx.AsyncClient(timeout=60, trust_env=False) as client:
-        for kind, (path, body) in KINDS.items():
+        for kind, (path, body, direct_body) in KINDS.items():
             urls = {
                 name: base
                 + ("/v1/chat/completions" if name == "direct" else path)  # the backend's own request
                 for name, base in paths.items()
             }
+            bodies = {name: direct_body if name == "direct" else body for name in urls}
             for _ in range(max(10, n // 10)):  # warm-up: connections, caches, lazy imports
-                for url in urls.values():
-                    await one(client, url, body)
+                for name, url in urls.items():
+                    await one(client, url, bodies[name])
             totals: dict[str, list[float]] = {name: [] for name in urls}
             firsts: dict[str, list[float]] = {name: [] for name in urls}
             for _ in range(n):
                 for name, url in urls.items():
-                    total, first = await one(client, url, body)
+                    total, first = await one(client, url, bodies[name])
                     totals[name].append(total)
                     firsts[name].append(first)
             out[kind] = {

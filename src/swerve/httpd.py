@@ -464,9 +464,9 @@ class _Connection:
 
     async def _stream(self, response: StreamResponse) -> None:
         headers = self._headers(response.headers, response.content_type)
-        await self._send(h11.Response(status_code=response.status, headers=headers))
         chunks = response.chunks
-        try:
+        try:  # closed whatever happens, even when the headers cannot be sent
+            await self._send(h11.Response(status_code=response.status, headers=headers))
             async for chunk in chunks:
                 if chunk:
                     await self._send(h11.Data(data=chunk))

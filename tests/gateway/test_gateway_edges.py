@@ -324,7 +324,7 @@ async def test_a_quiet_stream_gets_keep_alives_the_sdks_skip(make_backend) -> No
     async def slow(request: Request) -> StreamResponse:
         async def chunks():
             yield sse_event({"choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]})
-            await asyncio.sleep(1.0)  # a long tool call being written, say
+            await asyncio.sleep(0.5)  # a long tool call being written, say
             yield sse_event({"choices": [{"index": 0, "delta": {"content": "b"}, "finish_reason": "stop"}]})
             yield sse_event("[DONE]")
 
@@ -332,7 +332,7 @@ async def test_a_quiet_stream_gets_keep_alives_the_sdks_skip(make_backend) -> No
 
     async with HTTPServer(router) as upstream:
         backend = make_backend("default", f"{upstream.url}/v1")
-        async with Gateway(Routes({"default": backend}, default="default"), heartbeat_s=0.2) as gw:
+        async with Gateway(Routes({"default": backend}, default="default"), heartbeat_s=0.1) as gw:
             async with httpx.AsyncClient() as http:
                 body = {"model": "m", "max_tokens": 10, "stream": True, "messages": HI}
                 raw = (await http.post(f"{gw.url}/v1/messages", json=body)).text
@@ -346,3 +346,51 @@ async def test_a_quiet_stream_gets_keep_alives_the_sdks_skip(make_backend) -> No
                 final = await messages.get_final_message()
     assert raw.count("event: ping") >= 2 and ": keep-alive" in chat
     assert text == "ab" and final.content[0].text == "ab"
+
+
+async def test_a_stream_closed_before_its_first_chunk_still_cancels_its_turn(make_backend) -> None:
+    from swerve.gateway.server import _Logged
+    from swerve.gateway.turns import ClosingStream, TurnRequest, TurnStream
+    from swerve.models.base import Sampling
+
+    router = Router()
+    started = asyncio.Event()
+
+    @router.route("POST", "/v1/chat/completions")
+    async def never(request: Request) -> StreamResponse:
+        started.set()
+        await asyncio.Event().wait()  # never answers
+        raise AssertionError
+
+    async with HTTPServer(router) as upstream:
+        backend = make_backend("default", f"{upstream.url}/v1")
+        stream = TurnStream(
+            backend.model, TurnRequest("m", [{"role": "user", "content": "hi"}], []), Sampling()
+        )
+
+        async def chunks():
+            yield b""
+
+        records: list[int] = []
+        wrapped = _Logged(ClosingStream(chunks(), stream), lambda: records.append(1), {})
+        await asyncio.wait_for(started.wait(), 30)
+        await wrapped.aclose()
+        assert stream._task.cancelled() and records == [1]
+        await wrapped.aclose()  # twice is harmless, and records once
+        assert records == [1]
+        await backend.aclose()
+
+
+def test_concurrent_requests_spread_over_the_backends_pools(make_backend) -> None:
+    from swerve.gateway.backends import POOLS
+
+    backend = make_backend("default", "http://127.0.0.1:9/v1")
+    assert len(backend.copies) == POOLS and len({id(m) for m in backend.copies}) == POOLS
+    leases = [backend.lease() for _ in range(3)]
+    assert len({id(model) for model, _ in leases}) == 3
+    first, release = leases[0]
+    release()
+    release()  # giving back twice counts once
+    assert backend.lease()[0] is first
+    replay = make_backend("replay", "http://127.0.0.1:9/v1", model="replay:demo")
+    assert len(replay.copies) == 1  # a script is played once, not per pool

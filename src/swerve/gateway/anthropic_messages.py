@@ -17,7 +17,7 @@ from typing import Any
 
 from swerve.errors import ModelError
 from swerve.gateway.errors import backend_failure, stream_error_kind
-from swerve.gateway.turns import TurnRequest, TurnStream, estimate_tokens, tool_specs
+from swerve.gateway.turns import CHARS_PER_TOKEN, TurnRequest, TurnStream, tool_specs
 from swerve.gateway.wire import block_text, required_list, required_str, sampling_from
 from swerve.httpd import HTTPError, sse_event
 from swerve.models.anthropic_messages import tool_use_id
@@ -169,7 +169,8 @@ async def events(
     """The reply as Messages stream events (``first`` is the stream's first item, already had)."""
     out: list[bytes] = []
     start = {**message(ModelTurn(), request), "content": [], "stop_reason": None}
-    start["usage"] = {"input_tokens": estimate_tokens(request.messages, request.tools), "output_tokens": 0}
+    # the real count comes with message_delta; until then the body's size says roughly
+    start["usage"] = {"input_tokens": max(1, request.size_bytes // CHARS_PER_TOKEN), "output_tokens": 0}
     out.append(_event({"type": "message_start", "message": start}))
     out.append(_event({"type": "ping"}))
     index, text_open, delta = 0, False, first

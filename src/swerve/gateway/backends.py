@@ -5,13 +5,19 @@ XML parsing, argument repair and retries come with it), with the gateway's own r
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from swerve.config import AgentConfig, Settings, settings_from_mapping
 from swerve.errors import ConfigError
 from swerve.models.base import Model, Sampling
 from swerve.models.retry import RetryPolicy
+
+# Copies of an HTTP backend's model, each with its own connection pool: httpx's pool does work
+# proportional to requests x connections on every event, so hundreds of concurrent streams
+# through one pool cost quadratically; spread over eight pools they cost an eighth of that.
+POOLS = 8
 
 # what a backend request gets unless $SWERVE_RETRY_* say otherwise: three tries within seconds
 GATEWAY_RETRY_DEFAULTS = {
@@ -35,6 +41,26 @@ class Backend:
     model: Model
     config: AgentConfig
     max_output_tokens: int | None = None
+    copies: list[Model] = field(default_factory=list)  # the model and its copies (own pools)
+    _active: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.copies = self.copies or [self.model]
+        self._active = [0] * len(self.copies)
+
+    def lease(self) -> tuple[Model, Callable[[], None]]:
+        """The copy with the fewest requests in flight, and the call that gives it back."""
+        i = min(range(len(self.copies)), key=self._active.__getitem__)
+        self._active[i] += 1
+        done = False
+
+        def release() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                self._active[i] -= 1
+
+        return self.copies[i], release
 
     @property
     def model_name(self) -> str:
@@ -53,7 +79,8 @@ class Backend:
         return f"{self.name}: {self.model_name} at {where}{protocol}"
 
     async def aclose(self) -> None:
-        await self.model.aclose()
+        for model in self.copies:
+            await model.aclose()
 
 
 def _retry_holders(model: Any) -> list[Any]:
@@ -69,14 +96,21 @@ def build_backend(name: str, settings: Settings, policy: RetryPolicy | None = No
     """A Backend from resolved settings; ConfigError when they name no usable model."""
     config = AgentConfig.from_settings(settings)
     try:
-        model = config.build_model()
+        first = config.build_model()
+        copies = [first, *(config.build_model() for _ in range(POOLS - 1))] if _pooled(first) else [first]
     except ValueError as exc:
         raise ConfigError(f"backend {name}: {exc}") from None
-    for holder in _retry_holders(model):
-        if hasattr(holder, "retry_policy"):
-            holder.retry_policy = policy or gateway_retry_policy()
+    for model in copies:
+        for holder in _retry_holders(model):
+            if hasattr(holder, "retry_policy"):
+                holder.retry_policy = policy or gateway_retry_policy()
     cap = config.effective_sampling().get("max_tokens")
-    return Backend(name, model, config, int(cap) if cap else None)
+    return Backend(name, copies[0], config, int(cap) if cap else None, copies)
+
+
+def _pooled(model: Model) -> bool:
+    """Whether copies of ``model`` are independent HTTP clients (a replay script is not)."""
+    return any(hasattr(holder, "_http") for holder in _retry_holders(model))
 
 
 def backend_settings(name: str, entry: Any, env: dict[str, str] | None = None) -> Settings:

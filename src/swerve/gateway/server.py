@@ -129,28 +129,15 @@ class Gateway:
                 raise
             if isinstance(response, StreamResponse):
                 outcome["first_byte_ms"] = round((time.perf_counter() - began) * 1000, 2)
-                response.chunks = self._logged(response.chunks, request, outcome, began)
+                response.chunks = _Logged(
+                    response.chunks, lambda: self._record(request, outcome, began), outcome
+                )
             else:
                 outcome["status"] = response.status
                 self._record(request, outcome, began)
             return response
 
         return run
-
-    async def _logged(
-        self, chunks: AsyncIterator[bytes], request: Request, outcome: dict[str, Any], began: float
-    ) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in chunks:
-                yield chunk
-        except BaseException as exc:
-            outcome.setdefault("error", f"stream ended: {type(exc).__name__}")
-            raise
-        finally:
-            closer = getattr(chunks, "aclose", None)
-            if closer is not None:
-                await closer()
-            self._record(request, outcome, began)
 
     def _record(self, request: Request, outcome: dict[str, Any], began: float) -> None:
         if self.log is None:
@@ -168,27 +155,29 @@ class Gateway:
     def _turn_handler(self, face: ModuleType) -> FaceHandler:
         async def handle(request: Request, outcome: dict[str, Any]) -> Response | StreamResponse:
             turn_request = face.parse(request.json_object())
+            turn_request.size_bytes = len(request.body)
             backend = self.routes.pick(turn_request.model)
             turn_request.messages = paired(turn_request.messages)
             outcome.update(model=turn_request.model, backend=backend.name, stream=turn_request.stream)
             if turn_request.notes:
                 outcome["notes"] = turn_request.notes
             sampling = backend.sampling(turn_request.sampling)
+            model, release = backend.lease()
             if not turn_request.stream:
                 try:
                     turn = usable_calls(
-                        await backend.model.complete(
-                            turn_request.messages, turn_request.tools, sampling=sampling
-                        )
+                        await model.complete(turn_request.messages, turn_request.tools, sampling=sampling)
                     )
                 except ModelError as exc:
                     raise backend_failure(exc) from None
+                finally:
+                    release()
                 outcome.update(
                     finish=turn.finish_reason, usage=turn.usage.dict(), tool_calls=len(turn.tool_calls)
                 )
                 return json_response(face.message(turn, turn_request))
             try:
-                stream, first = await start(backend.model, turn_request, sampling, self.heartbeat_s)
+                stream, first = await start(model, turn_request, sampling, self.heartbeat_s, release)
             except ModelError as exc:
                 raise backend_failure(exc) from None
             chunks = ClosingStream(face.events(stream, first, turn_request, outcome), stream)
@@ -232,3 +221,39 @@ class Gateway:
                 "tasks": len(asyncio.all_tasks()),
             }
         )
+
+
+class _Logged:
+    """A stream's chunks, with its record written once when it is closed (finished, cut off, or
+    never started: closing it closes what it wraps in every case)."""
+
+    def __init__(
+        self, chunks: AsyncIterator[bytes], record: Callable[[], None], outcome: dict[str, Any]
+    ) -> None:
+        self._chunks = chunks
+        self._record = record
+        self._outcome = outcome
+        self._closed = False
+
+    def __aiter__(self) -> _Logged:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._chunks.__anext__()
+        except StopAsyncIteration:
+            raise
+        except BaseException as exc:
+            self._outcome.setdefault("error", f"stream ended: {type(exc).__name__}")
+            raise
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            closer = getattr(self._chunks, "aclose", None)
+            if closer is not None:
+                await closer()
+        finally:
+            self._record()

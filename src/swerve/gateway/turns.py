@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ class TurnRequest:
     stream: bool = False
     notes: list[str] = field(default_factory=list)  # what was adapted on the way in (logged)
     options: dict[str, Any] = field(default_factory=dict)  # the face's own (e.g. include_usage)
+    size_bytes: int = 0  # of the request body: a free first estimate of its tokens
 
 
 def history_arguments(raw: Any) -> dict[str, Any]:
@@ -71,7 +72,12 @@ class TurnStream:
     once the turn is complete (``turn`` is set). Raises the model's ModelError."""
 
     def __init__(
-        self, model: Model, request: TurnRequest, sampling: Sampling, heartbeat_s: float | None = None
+        self,
+        model: Model,
+        request: TurnRequest,
+        sampling: Sampling,
+        heartbeat_s: float | None = None,
+        release: Callable[[], None] | None = None,
     ) -> None:
         self.heartbeat_s = heartbeat_s
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -79,6 +85,8 @@ class TurnStream:
             model.complete(request.messages, request.tools, sampling=sampling, on_text=self._queue.put_nowait)
         )
         self._task.add_done_callback(lambda _task: self._queue.put_nowait(_END))
+        if release is not None:  # the backend request is over when its task is
+            self._task.add_done_callback(lambda _task: release())
         self.turn: ModelTurn | None = None
         self.streamed: list[str] = []
 
@@ -114,11 +122,15 @@ class TurnStream:
 
 
 async def start(
-    model: Model, request: TurnRequest, sampling: Sampling, heartbeat_s: float | None = None
+    model: Model,
+    request: TurnRequest,
+    sampling: Sampling,
+    heartbeat_s: float | None = None,
+    release: Callable[[], None] | None = None,
 ) -> tuple[TurnStream, str | None]:
     """A stream and its first item, waited for before the client gets any headers, so a backend
     that is down or refuses the request becomes an HTTP error the client can act on."""
-    stream = TurnStream(model, request, sampling, heartbeat_s)
+    stream = TurnStream(model, request, sampling, heartbeat_s, release)
     try:
         first = await stream.next(heartbeat=False)
     except BaseException:
