@@ -522,3 +522,22 @@ def test_a_state_file_of_another_run_is_refused(tmp_path: Path) -> None:
     assert set(RunState(path, {"project": "a-1", "seed": 0}).load()) == {"p-1", "p-2"}
     with pytest.raises(GenerationError, match="another run"):
         RunState(path, {"project": "b-1", "seed": 0}).load()
+
+
+def test_a_project_whose_requirements_do_not_resolve_is_refused_with_the_reason(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    from swerve.tasks.envbuild import uv_binary
+
+    if uv_binary() is None:
+        pytest.skip("uv is not installed: requirements are not resolved ahead of the venv build")
+    pyproject = (
+        '[project]\nname = "tinylib"\nversion = "1.0"\ndependencies = ["no-such-package-swerve-test>=1"]\n'
+    )
+    repo = write_project(tmp_path / "tinylib", {**FILES, "pyproject.toml": pyproject})
+    out = tmp_path / "t.jsonl"
+    proc = swerve(
+        "tasks", "generate", "--repo", str(repo), "--count", "1", "--out", str(out), env=env, cwd=tmp_path
+    )
+    assert proc.returncode == 1 and "requirements do not resolve" in proc.stderr, proc.stderr
+    assert "do not resolve" in json.loads(out.with_name(out.name + ".report.json").read_text())["error"]
