@@ -18,7 +18,8 @@ mini-swe-agent is not a dependency of swerve; install it into the same environme
     .venv/bin/python bench/agent_compare_bench.py [--tasks 10] [--steps 30] [--reply-tokens 512] \\
         [--json bench/.out/agent-compare.json]
 
-Each episode is appended to the JSON file as soon as it ends; running the same command again
+Each episode is appended to the JSON file as soon as it ends (its whole trajectory goes to
+``<json stem>-trajectories/<agent>/<task>.json``); running the same command again
 skips the episodes already there (``--fresh`` starts over).
 """
 
@@ -113,6 +114,7 @@ async def swerve_episode(source: Any, task_id: str, config: Any) -> dict[str, An
         "env_s": timing["env_s"],
         "infra_error": record.get("infra_error"),
         "patch_bytes": len((record.get("patch") or "").encode()),
+        "trajectory": record,
     }
 
 
@@ -272,6 +274,7 @@ async def mini_episode(source: Any, task_id: str, base_url: str, args: argparse.
             "env_s": sandbox.env_s,
             "infra_error": infra,
             "patch_bytes": len((env.patch or "").encode()),
+            "trajectory": {**agent.serialize(), "patch": env.patch},
         }
     finally:
         await env.close()
@@ -295,6 +298,10 @@ class Results:
                     "give --fresh to start over, or another --json"
                 )
             self.data["episodes"] = stored.get("episodes", [])
+
+    def trajectory_path(self, agent: str, task_id: str) -> Path:
+        """Where the episode's whole trajectory goes (swerve's record, or mini's own serialization)."""
+        return self.path.with_name(f"{self.path.stem}-trajectories") / agent / f"{task_id}.json"
 
     def done(self, agent: str, task_id: str) -> bool:
         return any(e["agent"] == agent and e["task_id"] == task_id for e in self.data["episodes"])
@@ -323,6 +330,7 @@ def summary(episodes: list[dict[str, Any]]) -> dict[str, float]:
         "wall_s": wall / n,
         "outside_model": (wall - model) / wall if wall else 0.0,
         "overhead": (wall - model - env) / wall if wall else 0.0,
+        "overhead_ms": 1000 * (wall - model - env) / n,
     }
 
 
@@ -338,14 +346,14 @@ def table(results: Results, agents: list[str]) -> str:
         f" · temperature {s['temperature']} · seed {s['seed']} · load {os.getloadavg()[0]:.1f}",
         "",
         "agent | episodes | resolved | format-failure episodes | format-error replies | tokens / episode"
-        " (out) | wall / episode | outside the model | agent overhead",
+        " (out) | wall / episode | outside the model | agent overhead (per episode)",
         "--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:",
     ]
     for agent, r in rows.items():
         lines.append(
             f"{agent} | {r['episodes']} | {r['resolved']} | {r['format_failures']} | {r['format_error_replies']}"
             f" | {r['tokens']:,.0f} ({r['output_tokens']:,.0f}) | {r['wall_s']:.1f} s | {r['outside_model']:.1%}"
-            f" | {r['overhead']:.2%}"
+            f" | {r['overhead']:.2%} ({r['overhead_ms']:.1f} ms)"
         )
     if "mini" in rows and rows["mini"]["episodes"]:
         m = rows["mini"]
@@ -385,6 +393,9 @@ async def run_all(args: argparse.Namespace, agents: list[str], results: Results,
             else:
                 entry = await swerve_episode(source, task_id, configs[agent])
             entry = {"agent": agent, "task_id": task_id, **entry, "episode_s": time.monotonic() - t0}
+            trajectory = results.trajectory_path(agent, task_id)
+            trajectory.parent.mkdir(parents=True, exist_ok=True)
+            trajectory.write_text(json.dumps(entry.pop("trajectory"), indent=1, default=str))
             results.add(entry)
             print(
                 f"{agent:<16} {task_id:<32} resolved={entry['resolved']!s:<5} exit={entry['exit']:<20}"
