@@ -252,14 +252,17 @@ async def mini_episode(source: Any, task_id: str, base_url: str, args: argparse.
             cost_limit=0,
         )
         t0 = time.monotonic()
-        exit_info = await asyncio.to_thread(agent.run, prompt)
-        wall = time.monotonic() - t0
-        infra = None
+        infra, resolved = None, False
         try:
-            verdict = await env.verify()
-            resolved = verdict.resolved
-        except InfraError as exc:
-            infra, resolved = str(exc), False
+            exit_info = await asyncio.to_thread(agent.run, prompt)
+        except Exception as exc:  # mini re-raises what it did not expect (the server failing): kept
+            exit_info, infra = {"exit_status": type(exc).__name__}, f"mini-swe-agent failed: {exc}"
+        wall = time.monotonic() - t0
+        if infra is None:
+            try:
+                resolved = (await env.verify()).resolved
+            except InfraError as exc:
+                infra = str(exc)
         status = exit_info.get("exit_status", "")
         return {
             "resolved": resolved,
