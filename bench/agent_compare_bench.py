@@ -379,12 +379,14 @@ def table(results: Results, agents: list[str]) -> str:
 # -- the run -------------------------------------------------------------------------------------------
 
 
-async def run_all(args: argparse.Namespace, agents: list[str], results: Results, base_url: str) -> None:
-    from swerve.gym.sources import load_source
-
-    source = load_source("builtin")
-    task_ids = pick_tasks(source, args.tasks, args.task_ids)
-    results.data["settings"]["task_ids"] = task_ids
+async def run_all(
+    args: argparse.Namespace,
+    agents: list[str],
+    results: Results,
+    base_url: str,
+    source: Any,
+    task_ids: list[str],
+) -> None:
     configs = {a: swerve_agent(a.removeprefix("swerve-"), base_url, args) for a in agents if a != "mini"}
     for task_id in task_ids:
         for agent in agents:
@@ -446,14 +448,19 @@ def main(argv: list[str] | None = None) -> int:
 
         litellm.suppress_debug_info = True  # no "Provider List" banner for the local model's name
 
+    from swerve.gym.sources import load_source
     from swerve.local.catalog import resolve_model_file
     from swerve.local.process import LocalServer
 
     settings = {k: getattr(args, k) for k in IDENTITY} | {"tasks": args.tasks}
     results = Results(out, settings, args.fresh)
-    path = resolve_model_file(args.model)
-    with LocalServer(path, alias=args.model, ctx=args.ctx, parallel=1, reuse=False).start() as srv:
-        asyncio.run(run_all(args, agents, results, srv.base_url))
+    source = load_source("builtin")
+    task_ids = pick_tasks(source, args.tasks, args.task_ids)
+    results.data["settings"]["task_ids"] = task_ids
+    if any(not results.done(a, t) for a in agents for t in task_ids):
+        path = resolve_model_file(args.model)
+        with LocalServer(path, alias=args.model, ctx=args.ctx, parallel=1, reuse=False).start() as srv:
+            asyncio.run(run_all(args, agents, results, srv.base_url, source, task_ids))
     print(table(results, agents))
     print(f"\nepisodes: {out}")
     return 0
