@@ -171,8 +171,10 @@ class SandboxEnvironment:
         }
 
 
-def mini_model(base_url: str, args: argparse.Namespace, yaml_model: dict[str, Any]) -> Any:
-    """mini's LitellmModel pointed at the local server, timing and counting each call."""
+def mini_model(base_url: str, args: argparse.Namespace, yaml_model: dict[str, Any], sampling: dict) -> Any:
+    """mini's LitellmModel pointed at the local server, timing and counting each call, sampling as
+    swerve does (``sampling``: swerve's effective sampling; top_k and the repetition penalty are not
+    OpenAI fields, so they go in the request body as they are)."""
     from minisweagent.exceptions import FormatError
     from minisweagent.models.litellm_model import LitellmModel
 
@@ -208,9 +210,8 @@ def mini_model(base_url: str, args: argparse.Namespace, yaml_model: dict[str, An
         **yaml_model.get("model_kwargs", {}),
         "api_base": base_url,
         "api_key": "none",
-        "temperature": args.temperature,
-        "seed": args.seed,
-        "max_tokens": args.reply_tokens,
+        **{k: sampling[k] for k in ("temperature", "top_p", "seed", "max_tokens") if k in sampling},
+        "extra_body": {k: sampling[k] for k in ("top_k", "repetition_penalty") if k in sampling},
     }
     return TimedModel(
         model_name=f"openai/{args.model}",
@@ -229,7 +230,9 @@ def mini_config() -> dict[str, Any]:
     return yaml.safe_load(get_config_path("swebench").read_text())
 
 
-async def mini_episode(source: Any, task_id: str, base_url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def mini_episode(
+    source: Any, task_id: str, base_url: str, args: argparse.Namespace, sampling: dict
+) -> dict[str, Any]:
     from minisweagent.agents.default import DefaultAgent
 
     from swerve.errors import InfraError
@@ -241,7 +244,7 @@ async def mini_episode(source: Any, task_id: str, base_url: str, args: argparse.
         sandbox = SandboxEnvironment(
             env.workspace, asyncio.get_running_loop(), env.testbed, int(config["environment"]["timeout"])
         )
-        model = mini_model(base_url, args, config["model"])
+        model = mini_model(base_url, args, config["model"], sampling)
         agent_yaml = config["agent"]
         agent = DefaultAgent(
             model,
@@ -387,14 +390,16 @@ async def run_all(
     source: Any,
     task_ids: list[str],
 ) -> None:
-    configs = {a: swerve_agent(a.removeprefix("swerve-"), base_url, args) for a in agents if a != "mini"}
+    configs = {a: swerve_agent(a.removeprefix("swerve-"), base_url, args) for a in AGENTS if a != "mini"}
+    sampling = configs["swerve-native"].effective_sampling()  # what every agent's requests carry
+    results.data["settings"]["sampling"] = sampling
     for task_id in task_ids:
         for agent in agents:
             if results.done(agent, task_id):
                 continue
             t0 = time.monotonic()
             if agent == "mini":
-                entry = await mini_episode(source, task_id, base_url, args)
+                entry = await mini_episode(source, task_id, base_url, args, sampling)
             else:
                 entry = await swerve_episode(source, task_id, configs[agent])
             entry = {"agent": agent, "task_id": task_id, **entry, "episode_s": time.monotonic() - t0}
