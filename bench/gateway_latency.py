@@ -213,28 +213,30 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-async def measure(base: str, path: str, body: dict[str, Any], n: int) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=60, trust_env=False) as client:
-        for _ in range(max(10, n // 10)):  # warm-up: connections, caches, lazy imports
-            await one(client, base + path, body)
-        totals, firsts = [], []
-        for _ in range(n):
-            total, first = await one(client, base + path, body)
-            totals.append(total)
-            firsts.append(first)
-    return {"total": percentiles(totals), "ttfb": percentiles(firsts)}
-
-
 async def latency_table(paths: dict[str, str], n: int) -> dict[str, Any]:
+    """Per request kind, each path's figures. The paths take turns request by request, so a
+    change in the machine's load (its cores are shared) falls on all of them alike."""
     out: dict[str, Any] = {}
-    for kind, (path, body) in KINDS.items():
-        out[kind] = {}
-        for name, base in paths.items():
-            if name == "direct" and path == "/v1/messages":
-                direct_path = "/v1/chat/completions"  # the backend's own request for the same turn
-                out[kind][name] = await measure(base, direct_path, {**body}, n)
-            else:
-                out[kind][name] = await measure(base, path, body, n)
+    async with httpx.AsyncClient(timeout=60, trust_env=False) as client:
+        for kind, (path, body) in KINDS.items():
+            urls = {
+                name: base
+                + ("/v1/chat/completions" if name == "direct" else path)  # the backend's own request
+                for name, base in paths.items()
+            }
+            for _ in range(max(10, n // 10)):  # warm-up: connections, caches, lazy imports
+                for url in urls.values():
+                    await one(client, url, body)
+            totals: dict[str, list[float]] = {name: [] for name in urls}
+            firsts: dict[str, list[float]] = {name: [] for name in urls}
+            for _ in range(n):
+                for name, url in urls.items():
+                    total, first = await one(client, url, body)
+                    totals[name].append(total)
+                    firsts[name].append(first)
+            out[kind] = {
+                name: {"total": percentiles(totals[name]), "ttfb": percentiles(firsts[name])} for name in urls
+            }
     return out
 
 

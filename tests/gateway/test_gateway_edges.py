@@ -273,3 +273,76 @@ async def test_malformed_backend_output_always_ends_well_formed(gateway, native:
             assert block.type in ("text", "tool_use"), case["kind"]
             if block.type == "tool_use":
                 assert isinstance(block.input, dict) and block.name and block.id, case["kind"]
+
+
+async def test_rate_limits_are_waited_out_then_passed_on(gateway) -> None:
+    limited = {"status": 429, "retry_after": 0, "message": "slow down"}
+    gw, backend = await gateway([limited, {"text": "after the wait"}, limited, limited, limited])
+    api = anthropic.AsyncAnthropic(base_url=gw.url, api_key="k", max_retries=0)
+    reply = await api.messages.create(model="m", max_tokens=5, messages=HI)
+    assert reply.content[0].text == "after the wait" and len(backend.completions) == 2
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        await api.messages.create(model="m", max_tokens=5, messages=HI)
+    assert caught.value.body["error"]["type"] == "rate_limit_error"
+
+
+async def test_an_anthropic_backend_behind_the_openai_faces() -> None:
+    from swerve.config import settings_from_mapping
+    from swerve.gateway.backends import build_backend
+    from swerve.testing.anthropic_server import AnthropicScriptServer
+
+    calls = [{"name": "shell", "arguments": {"cmd": "ls"}, "id": "toolu_1"}]
+    with AnthropicScriptServer([{"text": "listing", "tool_calls": calls}]) as upstream:
+        entry = {
+            "model": "claude-x",
+            "provider": "anthropic",
+            "baseUrl": upstream.base_url,
+            "apiKey": "k-123456",
+        }
+        backend = build_backend("claude", settings_from_mapping(entry, "test"))
+        async with Gateway(Routes({"claude": backend}, default="claude")) as gw:
+            tool = {
+                "type": "function",
+                "function": {
+                    "name": "shell",
+                    "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}},
+                },
+            }
+            api = openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key="k", max_retries=0)
+            reply = await api.chat.completions.create(model="qwen", messages=HI, tools=[tool])
+        sent = upstream.completions[0]
+    (call,) = reply.choices[0].message.tool_calls
+    assert call.id == "toolu_1" and json.loads(call.function.arguments) == {"cmd": "ls"}
+    assert sent.json["model"] == "claude-x" and sent.json["tools"][0]["name"] == "shell"
+    assert sent.headers["x-api-key"] == "k-123456"
+
+
+async def test_a_quiet_stream_gets_keep_alives_the_sdks_skip(make_backend) -> None:
+    router = Router()
+
+    @router.route("POST", "/v1/chat/completions")
+    async def slow(request: Request) -> StreamResponse:
+        async def chunks():
+            yield sse_event({"choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]})
+            await asyncio.sleep(1.0)  # a long tool call being written, say
+            yield sse_event({"choices": [{"index": 0, "delta": {"content": "b"}, "finish_reason": "stop"}]})
+            yield sse_event("[DONE]")
+
+        return StreamResponse(chunks())
+
+    async with HTTPServer(router) as upstream:
+        backend = make_backend("default", f"{upstream.url}/v1")
+        async with Gateway(Routes({"default": backend}, default="default"), heartbeat_s=0.2) as gw:
+            async with httpx.AsyncClient() as http:
+                body = {"model": "m", "max_tokens": 10, "stream": True, "messages": HI}
+                raw = (await http.post(f"{gw.url}/v1/messages", json=body)).text
+                chat = (await http.post(f"{gw.url}/v1/chat/completions", json=body)).text
+            api = openai.AsyncOpenAI(base_url=f"{gw.url}/v1", api_key="k", max_retries=0)
+            stream = await api.chat.completions.create(model="m", messages=HI, stream=True)
+            text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+            async with anthropic.AsyncAnthropic(base_url=gw.url, api_key="k", max_retries=0).messages.stream(
+                model="m", max_tokens=10, messages=HI
+            ) as messages:
+                final = await messages.get_final_message()
+    assert raw.count("event: ping") >= 2 and ": keep-alive" in chat
+    assert text == "ab" and final.content[0].text == "ab"

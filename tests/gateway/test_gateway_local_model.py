@@ -73,3 +73,32 @@ async def test_responses_not_streamed(local_gateway: Gateway) -> None:
     api = openai.AsyncOpenAI(base_url=f"{local_gateway.url}/v1", api_key="k", max_retries=0)
     reply = await api.responses.create(model="local", input="Say hello in one word.", max_output_tokens=8)
     assert reply.output_text.strip() and reply.status in ("completed", "incomplete")
+
+
+async def test_count_tokens_uses_the_servers_tokenizer(local_gateway: Gateway) -> None:
+    import httpx
+
+    backend = local_gateway.routes.backends["default"]
+    assert backend.config.server_kind == "llama.cpp", backend.config.server_kind
+    api = anthropic.AsyncAnthropic(base_url=local_gateway.url, api_key="k", max_retries=0)
+    counted = await api.messages.count_tokens(model="m", system="Be brief.", messages=HI, tools=[WEATHER])
+    root = backend.config.base_url.removesuffix("/v1")
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": WEATHER["name"],
+                "description": WEATHER["description"],
+                "parameters": WEATHER["input_schema"],
+            },
+        }
+    ]
+    async with httpx.AsyncClient(trust_env=False) as http:
+        messages = [{"role": "system", "content": "Be brief."}, *HI]
+        prompt = (
+            await http.post(f"{root}/apply-template", json={"messages": messages, "tools": tools})
+        ).json()["prompt"]
+        tokens = (await http.post(f"{root}/tokenize", json={"content": prompt, "add_special": True})).json()[
+            "tokens"
+        ]
+    assert counted.input_tokens == len(tokens)

@@ -58,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cache", help="cache folder for environments (default: $SWERVE_CACHE or ~/.cache/swerve)"
     )
     p.add_argument("--validate", action="store_true", help="run gold and no patch; report invalid tasks")
+    p.add_argument(
+        "--tests",
+        choices=("original", "tests"),
+        help="code tasks: grade with the dataset's own check program (original) or the input/output "
+        "tests (default: tests where every task has them)",
+    )
     p.add_argument("--force", action="store_true", help="run again instances this run id already finished")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
     add_model_flags(p, timeout_flag="--agent-timeout")
@@ -145,7 +151,14 @@ def run(args: argparse.Namespace) -> int:
     from swerve.errors import TaskError
     from swerve.eval.harness import EvalOptions, Harness
     from swerve.eval.sandboxes import sandbox_named
+    from swerve.tasks.code.loaders import is_code_dataset
 
+    if is_code_dataset(args.dataset):
+        from swerve.cli.code_eval import run as run_code
+
+        if args.tests == "original":
+            args.tests = "check"
+        return run_code(args)
     if args.workers < 1:
         return _fail("--workers must be at least 1")
     if args.image_namespace is not None and args.sandbox != "docker":

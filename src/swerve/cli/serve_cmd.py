@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
     from swerve.errors import SwerveError
     from swerve.gateway.backends import backend_flags
-    from swerve.gateway.setup import build_routes, serve, token_from
+    from swerve.gateway.setup import build_routes, event_loop_factory, serve, token_from
 
     try:
         flags = backend_flags(args.backend)
@@ -73,16 +73,16 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         routes = build_routes(os.getcwd(), flags, args.settings, args.strict_models)
-        return asyncio.run(
-            serve(
-                routes,
-                host=args.host,
-                port=args.port,
-                auth_token=token_from(args.auth_token),
-                log_path=args.log,
-                max_body=int(args.max_body_mb * 1024 * 1024),
-            )
+        main = serve(
+            routes,
+            host=args.host,
+            port=args.port,
+            auth_token=token_from(args.auth_token),
+            log_path=args.log,
+            max_body=int(args.max_body_mb * 1024 * 1024),
         )
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(main)
     except (SwerveError, OSError) as exc:
         print(f"swerve serve: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,12 @@ import argparse
 import importlib
 
 # action -> module that defines it
-ACTIONS: dict[str, str] = {}
+ACTIONS: dict[str, str] = {
+    "scale-tests": "swerve.cli.tasks_code",
+    "strength": "swerve.cli.tasks_code",
+    "bench-reward": "swerve.cli.tasks_code",
+    "generate": "swerve.cli.tasks_generate",
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -123,12 +123,6 @@ def _tools(raw: Any, notes: list[str]) -> list[Any]:
     return tool_specs(entries)
 
 
-def count_tokens(body: dict[str, Any]) -> dict[str, int]:
-    """``{"input_tokens": N}``, estimated from the request's size."""
-    request = parse({**body, "max_tokens": 1})
-    return {"input_tokens": estimate_tokens(request.messages, request.tools)}
-
-
 def _blocks(turn: ModelTurn, text: str) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
     for call in turn.tool_calls:
@@ -202,6 +196,8 @@ async def events(
                         }
                     )
                 )
+            elif delta == "":  # the backend is quiet: keep the connection alive
+                out.append(_event({"type": "ping"}))
             if out:  # what is ready goes in one write, before waiting on the backend
                 yield b"".join(out)
                 out.clear()

@@ -14,7 +14,7 @@ from typing import Any
 
 from swerve.errors import ModelError
 from swerve.gateway.errors import backend_failure, openai_error
-from swerve.gateway.turns import TurnRequest, TurnStream, history_arguments, tool_specs
+from swerve.gateway.turns import KEEPALIVE, TurnRequest, TurnStream, history_arguments, tool_specs
 from swerve.gateway.wire import block_text, required_list, required_str, sampling_from
 from swerve.httpd import HTTPError, sse_event
 from swerve.models.base import Message, ModelTurn
@@ -165,6 +165,8 @@ async def events(
         while delta is not None:
             if delta:
                 out.append(chunk({"content": delta}))
+            elif delta == "":  # the backend is quiet: keep the connection alive
+                out.append(KEEPALIVE)
             if out:  # what is ready goes in one write, before waiting on the backend
                 yield b"".join(out)
                 out.clear()

@@ -23,12 +23,14 @@ from swerve.gateway.errors import backend_failure, render_error
 from swerve.gateway.history import paired
 from swerve.gateway.log import RequestLog, loggable_headers
 from swerve.gateway.routing import Routes
+from swerve.gateway.tokens import count_tokens
 from swerve.gateway.turns import ClosingStream, start, usable_calls
 from swerve.httpd import HTTPError, HTTPServer, Request, Response, Router, StreamResponse, json_response
 from swerve.models.urls import is_loopback
 
 DEFAULT_PORT = 8787
 DEFAULT_MAX_BODY = 32 * 1024 * 1024  # long agent sessions send megabytes of history
+DEFAULT_HEARTBEAT_S = 10.0  # a stream quiet this long (a long tool call being written) gets a keep-alive
 FaceHandler = Callable[[Request, dict[str, Any]], Awaitable[Response | StreamResponse]]
 
 
@@ -44,6 +46,7 @@ class Gateway:
         auth_token: str | None = None,
         log: RequestLog | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        heartbeat_s: float = DEFAULT_HEARTBEAT_S,
     ) -> None:
         if not auth_token and not is_loopback(f"http://{host}"):
             raise ConfigError(
@@ -52,6 +55,7 @@ class Gateway:
         self.routes = routes
         self.auth_token = auth_token or None
         self.log = log
+        self.heartbeat_s = heartbeat_s
         router = Router()
         router.add("POST", "/v1/messages", self._face(self._turn_handler(anthropic_messages)))
         router.add("POST", "/v1/messages/count_tokens", self._face(self._count_tokens))
@@ -184,7 +188,7 @@ class Gateway:
                 )
                 return json_response(face.message(turn, turn_request))
             try:
-                stream, first = await start(backend.model, turn_request, sampling)
+                stream, first = await start(backend.model, turn_request, sampling, self.heartbeat_s)
             except ModelError as exc:
                 raise backend_failure(exc) from None
             chunks = ClosingStream(face.events(stream, first, turn_request, outcome), stream)
@@ -193,10 +197,12 @@ class Gateway:
         return handle
 
     async def _count_tokens(self, request: Request, outcome: dict[str, Any]) -> Response:
-        body = request.json_object()
-        counted = anthropic_messages.count_tokens(body)
-        self.routes.pick(str(body["model"]))
-        return json_response(counted)
+        turn_request = anthropic_messages.parse({**request.json_object(), "max_tokens": 1})
+        backend = self.routes.pick(turn_request.model)
+        turn_request.messages = paired(turn_request.messages)
+        tokens, how = await count_tokens(turn_request, backend)
+        outcome.update(model=turn_request.model, backend=backend.name, counted=how)
+        return json_response({"input_tokens": tokens})
 
     async def _models(self, request: Request, outcome: dict[str, Any]) -> Response:
         """The served names in a shape both SDKs read (OpenAI's list, Anthropic's page)."""

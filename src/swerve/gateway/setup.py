@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -108,6 +109,18 @@ async def serve(
         await runner
     await gateway.close()
     return 0
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when it is installed (the ``gateway`` extra) and ``$SWERVE_GATEWAY_LOOP`` is
+    not ``asyncio``: it takes a third or so off what each request costs; else asyncio's own."""
+    if os.environ.get("SWERVE_GATEWAY_LOOP", "") == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def token_from(flag: str | None) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from swerve.models.base import Message, Model, ModelTurn, Sampling, ToolSpec
 
 _END = object()
+KEEPALIVE = b": keep-alive\n\n"  # an SSE comment: clients skip it, proxies and sockets see traffic
 CHARS_PER_TOKEN = 4  # the estimate count_tokens uses when the backend cannot count
 
 
@@ -69,7 +70,10 @@ class TurnStream:
     """``model.complete`` running as a task; :meth:`next` gives its text deltas, then ``None``
     once the turn is complete (``turn`` is set). Raises the model's ModelError."""
 
-    def __init__(self, model: Model, request: TurnRequest, sampling: Sampling) -> None:
+    def __init__(
+        self, model: Model, request: TurnRequest, sampling: Sampling, heartbeat_s: float | None = None
+    ) -> None:
+        self.heartbeat_s = heartbeat_s
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task = asyncio.ensure_future(
             model.complete(request.messages, request.tools, sampling=sampling, on_text=self._queue.put_nowait)
@@ -78,10 +82,18 @@ class TurnStream:
         self.turn: ModelTurn | None = None
         self.streamed: list[str] = []
 
-    async def next(self) -> str | None:
+    async def next(self, heartbeat: bool = True) -> str | None:
+        """The next text delta; ``""`` when ``heartbeat_s`` passed without one (time for a
+        keep-alive); ``None`` once the turn is complete."""
         if self.turn is not None:
             return None
-        item = await self._queue.get()
+        if heartbeat and self.heartbeat_s:
+            try:
+                item = await asyncio.wait_for(self._queue.get(), self.heartbeat_s)
+            except TimeoutError:
+                return ""
+        else:
+            item = await self._queue.get()
         if item is _END:
             self.turn = usable_calls(self._task.result())
             return None
@@ -101,12 +113,14 @@ class TurnStream:
             self._task.exception()  # retrieved: a failure already reported is not logged again
 
 
-async def start(model: Model, request: TurnRequest, sampling: Sampling) -> tuple[TurnStream, str | None]:
+async def start(
+    model: Model, request: TurnRequest, sampling: Sampling, heartbeat_s: float | None = None
+) -> tuple[TurnStream, str | None]:
     """A stream and its first item, waited for before the client gets any headers, so a backend
     that is down or refuses the request becomes an HTTP error the client can act on."""
-    stream = TurnStream(model, request, sampling)
+    stream = TurnStream(model, request, sampling, heartbeat_s)
     try:
-        first = await stream.next()
+        first = await stream.next(heartbeat=False)
     except BaseException:
         await stream.aclose()
         raise

@@ -411,7 +411,8 @@ def load_source(
     network: bool = False,
     verify_timeout_s: float = DEFAULT_VERIFY_TIMEOUT_S,
 ) -> EnvSource:
-    """The source ``spec`` names: ``builtin``; a dataset file (.parquet, .jsonl, .json); a task
+    """The source ``spec`` names: ``builtin``; ``humaneval`` or another code-task dataset (a JSONL,
+    a folder ``swerve tasks scale-tests`` wrote); a dataset file (.parquet, .jsonl, .json); a task
     folder or a folder of them; a directory-env file or folder. Raises ValueError saying what is
     wrong (TaskError is a ValueError)."""
     spec = str(spec).strip()
@@ -433,6 +434,12 @@ def load_source(
         except ImportError as exc:
             raise ValueError(f"the built-in suite is not available ({exc})") from None
         return TaskSource(list(load_builtin()), **task_options)
+    from swerve.tasks.code.loaders import is_code_dataset
+
+    if is_code_dataset(spec):  # humaneval, a code-task JSONL, a folder of scaled code tasks
+        from swerve.gym.code_env import load_code_source
+
+        return load_code_source(spec)
     path = Path(spec).expanduser()
     if path.is_dir():
         from swerve.tasks.folder import TASK_FILE, load_task_folders

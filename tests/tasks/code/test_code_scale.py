@@ -1,0 +1,134 @@
+"""``swerve tasks scale-tests`` and ``swerve tasks strength``: more tests, picked by mutants killed,
+measured against the original ones; bad tasks are skipped with their reasons, the rest go on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from swerve.tasks.code import CodeTask, IOTest, load_code_tasks
+from swerve.tasks.code.scale import ScaleOptions, scale_tasks
+from swerve.tasks.code.scaledir import read_heldout, write_scaled
+from swerve.tasks.code.server import encode
+from swerve.tasks.code.strength import measure_strength
+from swerve.tasks.code.verifier import Verifier
+
+SRC = str(Path(__file__).resolve().parents[3] / "src")
+VOWELS = '''def count_vowels(s: str) -> int:
+    n = 0
+    for c in s.lower():
+        if c in "aeiou":
+            n += 1
+    return n
+'''
+
+
+def io(args: list, value: object) -> IOTest:
+    return IOTest(encode(args), encode(value))
+
+
+def tasks() -> list[CodeTask]:
+    good = CodeTask("t/good", "def count_vowels(s: str) -> int:\n", "count_vowels", VOWELS,
+                    tests=[io(["abc"], 1), io(["AEx"], 2)])  # fmt: skip
+    wrong = CodeTask("t/fails", "", "f", "def f(x):\n    return x + 1\n", tests=[io([1], 3)])
+    shaky = CodeTask("t/random", "", "f", "import random\ndef f(x):\n    return x + random.random()\n",
+                     tests=[io([1], 1.5)])  # fmt: skip
+    absent = CodeTask("t/absent", "", "g", "def f(x):\n    return x\n", tests=[io([1], 1)])
+    stdio = CodeTask("t/stdio", "", "", "print(input())\n", tests=[IOTest("a\n", "a\n")], contract="stdio")
+    return [wrong, good, shaky, absent, stdio]
+
+
+def run(coro_fn):
+    async def go():
+        async with Verifier(workers=2) as verifier:
+            return await coro_fn(verifier)
+
+    return asyncio.run(go())
+
+
+def test_scaling_skips_bad_tasks_with_reasons_and_keeps_the_rest(tmp_path, namespaces):
+    scaled = run(lambda v: scale_tasks(v, tasks(), ScaleOptions(hypothesis=60)))
+    assert [t.id for t in scaled.tasks] == ["t/good"]
+    assert scaled.skipped["t/fails"] == "the reference fails its own test 1"
+    assert scaled.skipped["t/random"] == "the reference is not deterministic on its own test 1"
+    assert "defines no function 'g'" in scaled.skipped["t/absent"]
+    assert "reads standard input" in scaled.skipped["t/stdio"]
+    (good,) = scaled.tasks
+    stats = scaled.stats["t/good"]
+    assert good.tests[:2] == tasks()[1].tests  # the original tests come first, unchanged
+    assert len(good.tests) > 2 and stats["selected"] == len(good.tests) - 2
+    assert stats["killed_by_selected"] >= stats["killed_by_original"] and stats["mutants"] > 0
+    origins = {t.origin for t in good.tests[2:]} | {t.origin for t in scaled.heldout["t/good"]}
+    assert {"hypothesis", "boundary", "mutated"} <= origins
+    records = [p for p in scaled.provenance if p["task_id"] == "t/good"]
+    assert len(records) == 2 + stats["inputs_kept"] and all(r["why"] for r in records)
+    assert sum(r["kept"] for r in records) == len(good.tests)
+
+
+def test_a_generator_that_does_not_finish_in_time_skips_its_task(namespaces):
+    options = ScaleOptions(hypothesis=10**6, generate_s=0.01)
+    scaled = run(lambda v: scale_tasks(v, tasks()[1:2], options))
+    assert scaled.tasks == [] and "generating inputs took longer" in scaled.skipped["t/good"]
+
+
+def test_model_proposals_become_tests_and_a_hung_model_costs_only_its_inputs(namespaces):
+    async def propose(task, count):
+        return '("aeiouAEIOU",)\n("rhythm",)\nnot a tuple\n(1, 2)\n'
+
+    async def hang(task, count):
+        await asyncio.Event().wait()
+
+    scaled = run(lambda v: scale_tasks(v, tasks()[1:2], ScaleOptions(hypothesis=5, propose=propose, model_name="m")))
+    pool = [*scaled.tasks[0].tests, *scaled.heldout["t/good"]]
+    proposed = [t for t in pool if t.origin == "model"]
+    assert {tuple(t.args) for t in proposed} == {("aeiouAEIOU",), ("rhythm",)}
+    assert all(t.note == "proposed by m" for t in proposed)
+    hung = run(lambda v: scale_tasks(v, tasks()[1:2], ScaleOptions(hypothesis=5, propose=hang, propose_s=0.2)))
+    assert [t.id for t in hung.tasks] == ["t/good"] and "proposed nothing" in hung.notes["t/good"][0]
+
+
+def test_strength_original_vs_scaled(tmp_path, namespaces):
+    weak = CodeTask("t/weak", "", "count_vowels", VOWELS, tests=[io(["xyz"], 0)])  # kills few mutants
+    scaled = run(lambda v: scale_tasks(v, [weak], ScaleOptions(hypothesis=60)))
+    write_scaled(scaled, tmp_path, {})
+    loaded = load_code_tasks(str(tmp_path))
+    figures = run(lambda v: measure_strength(v, loaded, read_heldout(tmp_path)))
+    original, scaled_fig = figures["suites"]["original"], figures["suites"]["scaled"]
+    assert original["fn_rate"] == scaled_fig["fn_rate"] == 0.0
+    assert scaled_fig["mutation_score"] >= original["mutation_score"]
+    assert scaled_fig["mutation_score"] == 1.0 and original["mutation_score"] < 1.0
+    assert scaled_fig["tests_per_task"] > original["tests_per_task"] == 1
+    assert scaled_fig["fp_rate_first_order"] == 0.0 < original["fp_rate_first_order"]
+    assert figures["pool"]["mutants"] == figures["per_task"]["t/weak"]["mutants"] > 0
+
+
+def test_the_cli_scales_humaneval_and_prints_the_table(tmp_path, namespaces, humaneval_rows):
+    env = {**os.environ, "PYTHONPATH": SRC, "OPENAI_MODEL": "", "OPENAI_BASE_URL": ""}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "swerve.cli.main", "tasks", *args]
+        return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    ids = ["HumanEval/0", "HumanEval/2", "HumanEval/13"]
+    done = cli("scale-tests", "humaneval", "--instance-ids", *ids, "--out", "scaled", "--hypothesis", "40")
+    assert done.returncode == 0, done.stderr
+    assert "scaled   3 / 3 tasks" in done.stdout
+    for name in ("tasks.jsonl", "heldout.jsonl", "provenance.jsonl", "mutants.jsonl", "report.json"):
+        assert (tmp_path / "scaled" / name).is_file()
+    shown = cli("strength", "scaled")
+    assert shown.returncode == 0, shown.stderr
+    assert "original    scaled" in shown.stdout and "FN rate (must be 0)" in shown.stdout
+    figures = json.loads((tmp_path / "scaled" / "strength.json").read_text())
+    assert figures["suites"]["scaled"]["fn_rate"] == 0.0
+    graded = subprocess.run(
+        [sys.executable, "-m", "swerve.cli.main", "eval", "--dataset", "scaled", "--predictions", "gold"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert graded.returncode == 0 and "passed   3 / 3" in graded.stdout, graded.stderr
+    assert "input/output tests" in graded.stdout
+    missing = cli("strength", "nowhere")
+    assert missing.returncode == 2 and "no such dataset" in missing.stderr
