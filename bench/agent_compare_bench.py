@@ -18,7 +18,8 @@ mini-swe-agent is not a dependency of swerve; install it into the same environme
     .venv/bin/python bench/agent_compare_bench.py [--tasks 10] [--steps 30] [--reply-tokens 512] \\
         [--json bench/.out/agent-compare.json]
 
-Each episode is appended to the JSON file as soon as it ends; running the same command again
+Each episode is appended to the JSON file as soon as it ends (its whole trajectory goes to
+``<json stem>-trajectories/<agent>/<task>.json``); running the same command again
 skips the episodes already there (``--fresh`` starts over).
 """
 
@@ -113,6 +114,7 @@ async def swerve_episode(source: Any, task_id: str, config: Any) -> dict[str, An
         "env_s": timing["env_s"],
         "infra_error": record.get("infra_error"),
         "patch_bytes": len((record.get("patch") or "").encode()),
+        "trajectory": record,
     }
 
 
@@ -169,8 +171,10 @@ class SandboxEnvironment:
         }
 
 
-def mini_model(base_url: str, args: argparse.Namespace, yaml_model: dict[str, Any]) -> Any:
-    """mini's LitellmModel pointed at the local server, timing and counting each call."""
+def mini_model(base_url: str, args: argparse.Namespace, yaml_model: dict[str, Any], sampling: dict) -> Any:
+    """mini's LitellmModel pointed at the local server, timing and counting each call, sampling as
+    swerve does (``sampling``: swerve's effective sampling; top_k and the repetition penalty are not
+    OpenAI fields, so they go in the request body as they are)."""
     from minisweagent.exceptions import FormatError
     from minisweagent.models.litellm_model import LitellmModel
 
@@ -206,9 +210,8 @@ def mini_model(base_url: str, args: argparse.Namespace, yaml_model: dict[str, An
         **yaml_model.get("model_kwargs", {}),
         "api_base": base_url,
         "api_key": "none",
-        "temperature": args.temperature,
-        "seed": args.seed,
-        "max_tokens": args.reply_tokens,
+        **{k: sampling[k] for k in ("temperature", "top_p", "seed", "max_tokens") if k in sampling},
+        "extra_body": {k: sampling[k] for k in ("top_k", "repetition_penalty") if k in sampling},
     }
     return TimedModel(
         model_name=f"openai/{args.model}",
@@ -227,7 +230,9 @@ def mini_config() -> dict[str, Any]:
     return yaml.safe_load(get_config_path("swebench").read_text())
 
 
-async def mini_episode(source: Any, task_id: str, base_url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def mini_episode(
+    source: Any, task_id: str, base_url: str, args: argparse.Namespace, sampling: dict
+) -> dict[str, Any]:
     from minisweagent.agents.default import DefaultAgent
 
     from swerve.errors import InfraError
@@ -239,7 +244,7 @@ async def mini_episode(source: Any, task_id: str, base_url: str, args: argparse.
         sandbox = SandboxEnvironment(
             env.workspace, asyncio.get_running_loop(), env.testbed, int(config["environment"]["timeout"])
         )
-        model = mini_model(base_url, args, config["model"])
+        model = mini_model(base_url, args, config["model"], sampling)
         agent_yaml = config["agent"]
         agent = DefaultAgent(
             model,
@@ -250,14 +255,17 @@ async def mini_episode(source: Any, task_id: str, base_url: str, args: argparse.
             cost_limit=0,
         )
         t0 = time.monotonic()
-        exit_info = await asyncio.to_thread(agent.run, prompt)
-        wall = time.monotonic() - t0
-        infra = None
+        infra, resolved = None, False
         try:
-            verdict = await env.verify()
-            resolved = verdict.resolved
-        except InfraError as exc:
-            infra, resolved = str(exc), False
+            exit_info = await asyncio.to_thread(agent.run, prompt)
+        except Exception as exc:  # mini re-raises what it did not expect (the server failing): kept
+            exit_info, infra = {"exit_status": type(exc).__name__}, f"mini-swe-agent failed: {exc}"
+        wall = time.monotonic() - t0
+        if infra is None:
+            try:
+                resolved = (await env.verify()).resolved
+            except InfraError as exc:
+                infra = str(exc)
         status = exit_info.get("exit_status", "")
         return {
             "resolved": resolved,
@@ -272,6 +280,7 @@ async def mini_episode(source: Any, task_id: str, base_url: str, args: argparse.
             "env_s": sandbox.env_s,
             "infra_error": infra,
             "patch_bytes": len((env.patch or "").encode()),
+            "trajectory": {**agent.serialize(), "patch": env.patch},
         }
     finally:
         await env.close()
@@ -295,6 +304,10 @@ class Results:
                     "give --fresh to start over, or another --json"
                 )
             self.data["episodes"] = stored.get("episodes", [])
+
+    def trajectory_path(self, agent: str, task_id: str) -> Path:
+        """Where the episode's whole trajectory goes (swerve's record, or mini's own serialization)."""
+        return self.path.with_name(f"{self.path.stem}-trajectories") / agent / f"{task_id}.json"
 
     def done(self, agent: str, task_id: str) -> bool:
         return any(e["agent"] == agent and e["task_id"] == task_id for e in self.data["episodes"])
@@ -323,6 +336,7 @@ def summary(episodes: list[dict[str, Any]]) -> dict[str, float]:
         "wall_s": wall / n,
         "outside_model": (wall - model) / wall if wall else 0.0,
         "overhead": (wall - model - env) / wall if wall else 0.0,
+        "overhead_ms": 1000 * (wall - model - env) / n,
     }
 
 
@@ -338,14 +352,14 @@ def table(results: Results, agents: list[str]) -> str:
         f" · temperature {s['temperature']} · seed {s['seed']} · load {os.getloadavg()[0]:.1f}",
         "",
         "agent | episodes | resolved | format-failure episodes | format-error replies | tokens / episode"
-        " (out) | wall / episode | outside the model | agent overhead",
+        " (out) | wall / episode | outside the model | agent overhead (per episode)",
         "--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:",
     ]
     for agent, r in rows.items():
         lines.append(
             f"{agent} | {r['episodes']} | {r['resolved']} | {r['format_failures']} | {r['format_error_replies']}"
             f" | {r['tokens']:,.0f} ({r['output_tokens']:,.0f}) | {r['wall_s']:.1f} s | {r['outside_model']:.1%}"
-            f" | {r['overhead']:.2%}"
+            f" | {r['overhead']:.2%} ({r['overhead_ms']:.1f} ms)"
         )
     if "mini" in rows and rows["mini"]["episodes"]:
         m = rows["mini"]
@@ -368,23 +382,30 @@ def table(results: Results, agents: list[str]) -> str:
 # -- the run -------------------------------------------------------------------------------------------
 
 
-async def run_all(args: argparse.Namespace, agents: list[str], results: Results, base_url: str) -> None:
-    from swerve.gym.sources import load_source
-
-    source = load_source("builtin")
-    task_ids = pick_tasks(source, args.tasks, args.task_ids)
-    results.data["settings"]["task_ids"] = task_ids
-    configs = {a: swerve_agent(a.removeprefix("swerve-"), base_url, args) for a in agents if a != "mini"}
+async def run_all(
+    args: argparse.Namespace,
+    agents: list[str],
+    results: Results,
+    base_url: str,
+    source: Any,
+    task_ids: list[str],
+) -> None:
+    configs = {a: swerve_agent(a.removeprefix("swerve-"), base_url, args) for a in AGENTS if a != "mini"}
+    sampling = configs["swerve-native"].effective_sampling()  # what every agent's requests carry
+    results.data["settings"]["sampling"] = sampling
     for task_id in task_ids:
         for agent in agents:
             if results.done(agent, task_id):
                 continue
             t0 = time.monotonic()
             if agent == "mini":
-                entry = await mini_episode(source, task_id, base_url, args)
+                entry = await mini_episode(source, task_id, base_url, args, sampling)
             else:
                 entry = await swerve_episode(source, task_id, configs[agent])
             entry = {"agent": agent, "task_id": task_id, **entry, "episode_s": time.monotonic() - t0}
+            trajectory = results.trajectory_path(agent, task_id)
+            trajectory.parent.mkdir(parents=True, exist_ok=True)
+            trajectory.write_text(json.dumps(entry.pop("trajectory"), indent=1, default=str))
             results.add(entry)
             print(
                 f"{agent:<16} {task_id:<32} resolved={entry['resolved']!s:<5} exit={entry['exit']:<20}"
@@ -432,14 +453,19 @@ def main(argv: list[str] | None = None) -> int:
 
         litellm.suppress_debug_info = True  # no "Provider List" banner for the local model's name
 
+    from swerve.gym.sources import load_source
     from swerve.local.catalog import resolve_model_file
     from swerve.local.process import LocalServer
 
     settings = {k: getattr(args, k) for k in IDENTITY} | {"tasks": args.tasks}
     results = Results(out, settings, args.fresh)
-    path = resolve_model_file(args.model)
-    with LocalServer(path, alias=args.model, ctx=args.ctx, parallel=1, reuse=False).start() as srv:
-        asyncio.run(run_all(args, agents, results, srv.base_url))
+    source = load_source("builtin")
+    task_ids = pick_tasks(source, args.tasks, args.task_ids)
+    results.data["settings"]["task_ids"] = task_ids
+    if any(not results.done(a, t) for a in agents for t in task_ids):
+        path = resolve_model_file(args.model)
+        with LocalServer(path, alias=args.model, ctx=args.ctx, parallel=1, reuse=False).start() as srv:
+            asyncio.run(run_all(args, agents, results, srv.base_url, source, task_ids))
     print(table(results, agents))
     print(f"\nepisodes: {out}")
     return 0
