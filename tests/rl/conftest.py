@@ -44,3 +44,17 @@ def server(model_path, tmp_path_factory):
 def run_dir(server, tmp_path_factory) -> Path:
     """Four episodes (two tasks, two samples each) recorded with token capture."""
     return gym_run(server, tmp_path_factory.mktemp("gym"))
+
+
+@pytest.fixture(scope="module")
+def namespaces_ok() -> None:
+    """Namespace sandboxes work here (the farm's episodes run in them)."""
+    import asyncio
+
+    from swerve.errors import SandboxError
+    from swerve.sandbox.ns import check_support
+
+    try:
+        asyncio.run(check_support())
+    except SandboxError as exc:
+        pytest.skip(f"namespace sandboxes are not available here: {exc}")

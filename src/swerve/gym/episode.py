@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,7 @@ class EpisodeRunner:
     agent: AgentConfig
     run_id: str = "run"
     worker: str = "local"
+    model_factory: Callable[[], Model] | None = None  # instead of agent.build_model() (a trainer's engine)
 
     def affinity(self, task_id: str) -> str:
         return self.source.affinity(task_id)
@@ -119,7 +121,8 @@ class EpisodeRunner:
                 env = self.source.make(episode.task_id, exec_gate=gates.execs, sample=episode.sample)
                 prompt = await env.reset()
                 timing["reset_s"] = time.monotonic() - t0
-                model = GatedModel(self.agent.build_model(), gates.model)
+                built = self.model_factory() if self.model_factory else self.agent.build_model()
+                model = GatedModel(built, gates.model)
                 agent = self.agent.build_agent(
                     model,
                     env.tools,

@@ -176,9 +176,7 @@ class TokenInTokenOutModel(HTTPModelBase):
                 endpoint=self.endpoint,
             )
         body = self.payload_for(ids, sampling)
-        data = await self._post("/completion", body)
-        if not isinstance(data, dict) or not isinstance(data.get("content"), str):
-            raise RetryableError("the server answered /completion without content")
+        data = await self.generate(body)
         turn = self._turn(data, ids, tools, fork)
         Display(on_text).show(turn.text)
         self.forks += int(fork)
@@ -194,6 +192,14 @@ class TokenInTokenOutModel(HTTPModelBase):
             "prompt_tokens": len(ids),
         }
         return turn
+
+    async def generate(self, body: dict[str, Any]) -> dict[str, Any]:
+        """llama.cpp's ``/completion`` answer for ``body`` (``content``, ``tokens``,
+        ``completion_probabilities``, ``stop_type``); another engine can stand in by overriding this."""
+        data = await self._post("/completion", body)
+        if not isinstance(data, dict) or not isinstance(data.get("content"), str):
+            raise RetryableError("the server answered /completion without content")
+        return data
 
     def _turn(self, data: dict[str, Any], ids: list[int], tools: list[ToolSpec], fork: bool) -> ModelTurn:
         output = [int(t) for t in data.get("tokens") or []]
