@@ -100,7 +100,7 @@ async def measure_strength(
     """The figures for ``tasks`` (a scaled dataset), per suite, and per task."""
     from swerve.tasks.code.rewardbench import mutants_of
 
-    limits = limits or VerifyLimits(test_s=0.5, load_s=3.0)
+    limits = limits or VerifyLimits(test_s=0.5, load_s=3.0, total_s=5.0)
     by_id = {t.id: t for t in tasks}
     programs: list[Program] = []
     for t in tasks:
