@@ -132,3 +132,22 @@ def test_the_cli_scales_humaneval_and_prints_the_table(tmp_path, namespaces, hum
     assert "input/output tests" in graded.stdout
     missing = cli("strength", "nowhere")
     assert missing.returncode == 2 and "no such dataset" in missing.stderr
+
+
+def test_the_configured_model_proposes_inputs_through_the_cli(tmp_path, namespaces, openai_server):
+    srv = openai_server([{"text": 'Here:\n("aeiouAEIOU",)\n("rhythm",)\n'}])
+    task = tasks()[1]
+    (tmp_path / "t.jsonl").write_text(json.dumps(task.to_dict()) + "\n")
+    env = {**os.environ, "PYTHONPATH": SRC, "OPENAI_BASE_URL": srv.base_url, "OPENAI_MODEL": "proposer",
+           "OPENAI_API_KEY": "sk-test", "SWERVE_HOME": str(tmp_path / "home")}  # fmt: skip
+    cmd = [sys.executable, "-m", "swerve.cli.main", "tasks", "scale-tests", "t.jsonl", "--out", "out",
+           "--hypothesis", "5"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "model inputs: proposer" in done.stderr
+    posts = [r for r in srv.requests if r.json]  # (a GET of /v1/models comes first)
+    asked = posts[0].json["messages"][-1]["content"]
+    assert "count_vowels" in asked and "tuple" in asked
+    rows = [json.loads(line) for line in (tmp_path / "out" / "provenance.jsonl").read_text().splitlines()]
+    assert {r["note"] for r in rows if r["origin"] == "model"} == {"proposed by proposer"}
+    assert sum(r["origin"] == "model" for r in rows) == 2
