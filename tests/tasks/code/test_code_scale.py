@@ -92,7 +92,7 @@ def test_model_proposals_become_tests_and_a_hung_model_costs_only_its_inputs(nam
 
 
 def test_strength_original_vs_scaled(tmp_path, namespaces):
-    weak = CodeTask("t/weak", "", "count_vowels", VOWELS, tests=[io(["xyz"], 0)])  # kills few mutants
+    weak = CodeTask("t/weak", "", "count_vowels", VOWELS, tests=[io(["xyz bcd"], 0)])  # kills few mutants
     scaled = run(lambda v: scale_tasks(v, [weak], ScaleOptions(hypothesis=60)))
     write_scaled(scaled, tmp_path, {})
     loaded = load_code_tasks(str(tmp_path))
@@ -151,3 +151,17 @@ def test_the_configured_model_proposes_inputs_through_the_cli(tmp_path, namespac
     rows = [json.loads(line) for line in (tmp_path / "out" / "provenance.jsonl").read_text().splitlines()]
     assert {r["note"] for r in rows if r["origin"] == "model"} == {"proposed by proposer"}
     assert sum(r["origin"] == "model" for r in rows) == 2
+
+
+def test_new_inputs_keep_the_examples_domain():
+    from swerve.tasks.code.inputs import in_domain, shapes_of
+
+    examples = [["0101", "1100"], ["1", "0"]]
+    shapes = shapes_of(examples, "def xor(a, b):\n    return a\n", "xor")
+    assert in_domain(["11", "00"], shapes, examples)
+    assert not in_domain(["12", "00"], shapes, examples)  # "01" is a closed alphabet
+    assert not in_domain(["1", "00"], shapes, examples)  # the examples' lengths always agree
+    numbers = [[1.5], [3.25]]
+    assert not in_domain([-1.5], shapes_of(numbers, "def f(x): pass", "f"), numbers)  # no negatives shown
+    mixed = [[-2], [7]]
+    assert in_domain([-9], shapes_of(mixed, "def f(x): pass", "f"), mixed)

@@ -88,7 +88,7 @@ def candidate_inputs(
     seen = {_key(t.args) for t in task.tests}
     out = []
     for args, origin, note in made:
-        if len(args) != len(shapes):
+        if len(args) != len(shapes) or not gen.in_domain(args, shapes, examples):
             continue
         try:
             encoded = encode(args)
