@@ -96,7 +96,8 @@ def test_strength_original_vs_scaled(tmp_path, namespaces):
     scaled = run(lambda v: scale_tasks(v, [weak], ScaleOptions(hypothesis=60)))
     write_scaled(scaled, tmp_path, {})
     loaded = load_code_tasks(str(tmp_path))
-    figures = run(lambda v: measure_strength(v, loaded, read_heldout(tmp_path)))
+    lazy = ("t/weak", "def count_vowels(s):\n    return 0\n")  # right on the one original test only
+    figures = run(lambda v: measure_strength(v, loaded, read_heldout(tmp_path), samples=[lazy]))
     original, scaled_fig = figures["suites"]["original"], figures["suites"]["scaled"]
     assert original["fn_rate"] == scaled_fig["fn_rate"] == 0.0
     assert scaled_fig["mutation_score"] >= original["mutation_score"]
@@ -104,6 +105,8 @@ def test_strength_original_vs_scaled(tmp_path, namespaces):
     assert scaled_fig["tests_per_task"] > original["tests_per_task"] == 1
     assert scaled_fig["fp_rate_first_order"] == 0.0 < original["fp_rate_first_order"]
     assert figures["pool"]["mutants"] == figures["per_task"]["t/weak"]["mutants"] > 0
+    assert original["fp_rate_samples"] == 1.0 and scaled_fig["fp_rate_samples"] == 0.0
+    assert figures["audit"] == ["t/weak"]
 
 
 def test_the_cli_scales_humaneval_and_prints_the_table(tmp_path, namespaces, humaneval_rows):
