@@ -33,9 +33,14 @@ import httpx
 from swerve.local.process import LocalServer
 from swerve.paths import cache_root
 
-READ_FILE = {"type": "function", "function": {
-    "name": "read_file", "description": "Read a file and return its text",
-    "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}}
+READ_FILE = {
+    "type": "function",
+    "function": {
+        "name": "read_file",
+        "description": "Read a file and return its text",
+        "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+    },
+}
 CODE_LINE = "    total = compute_value(items[index], weights.get(key, 1.0)) + offset  # accumulate\n"
 
 
@@ -57,9 +62,14 @@ async def token_prompt(client: httpx.AsyncClient, n: int) -> list[int]:
 
 def agent_history(target_tokens: int, line_tokens: int) -> list[dict[str, Any]]:
     lines = max(1, (target_tokens - 250) // line_tokens)
-    system = "You are a coding agent working in a repository. Here is the file you are fixing:\n" + CODE_LINE * lines
-    return [{"role": "system", "content": system},
-            {"role": "user", "content": "The tests in test_values.py fail. Find the bug and fix it."}]
+    system = (
+        "You are a coding agent working in a repository. Here is the file you are fixing:\n"
+        + CODE_LINE * lines
+    )
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": "The tests in test_values.py fail. Find the bug and fix it."},
+    ]
 
 
 async def measure_single(client: httpx.AsyncClient, runs: int) -> dict[str, Any]:
@@ -73,37 +83,64 @@ async def measure_single(client: httpx.AsyncClient, runs: int) -> dict[str, Any]
         decode.append(t["predicted_per_second"])
         host_ms.append(t["host_ms"] / max(1, t["predicted_n"]))
         decode_ms.append(t["predicted_per_token_ms"])
-    return {"prefill_tok_s": statistics.median(prefill), "decode_tok_s": statistics.median(decode),
-            "host_ms_per_token": statistics.median(host_ms), "ms_per_token": statistics.median(decode_ms)}
+    return {
+        "prefill_tok_s": statistics.median(prefill),
+        "decode_tok_s": statistics.median(decode),
+        "host_ms_per_token": statistics.median(host_ms),
+        "ms_per_token": statistics.median(decode_ms),
+    }
 
 
 async def measure_agent_turns(client: httpx.AsyncClient) -> dict[str, Any]:
-    line_tokens = len((await client.post("/tokenize", json={"content": CODE_LINE * 10})).json()["tokens"]) // 10
+    line_tokens = (
+        len((await client.post("/tokenize", json={"content": CODE_LINE * 10})).json()["tokens"]) // 10
+    )
     messages = agent_history(1800, line_tokens)
     body = {"messages": messages, "tools": [READ_FILE], "temperature": 0, "max_tokens": 32}
     started = time.perf_counter()
     first = (await client.post("/v1/chat/completions", json=body)).json()
     first_s = time.perf_counter() - started
     reply = first["choices"][0]["message"]
-    history = [*messages, {"role": "assistant", "content": reply.get("content") or "",
-                           **({"tool_calls": reply["tool_calls"]} if reply.get("tool_calls") else {})},
-               {"role": "user", "content": "Result of read_file(test_values.py):\n" + CODE_LINE * 5}]
+    history = [
+        *messages,
+        {
+            "role": "assistant",
+            "content": reply.get("content") or "",
+            **({"tool_calls": reply["tool_calls"]} if reply.get("tool_calls") else {}),
+        },
+        {"role": "user", "content": "Result of read_file(test_values.py):\n" + CODE_LINE * 5},
+    ]
     started = time.perf_counter()
     second = (await client.post("/v1/chat/completions", json={**body, "messages": history})).json()
     second_s = time.perf_counter() - started
-    return {"first_turn_prompt_tokens": first["usage"]["prompt_tokens"], "first_turn_s": first_s,
-            "first_turn_out_tokens": first["usage"]["completion_tokens"],
-            "second_turn_prompt_tokens": second["usage"]["prompt_tokens"],
-            "second_turn_cached_tokens": second["usage"]["prompt_tokens_details"]["cached_tokens"],
-            "second_turn_s": second_s, "second_turn_out_tokens": second["usage"]["completion_tokens"]}
+    return {
+        "first_turn_prompt_tokens": first["usage"]["prompt_tokens"],
+        "first_turn_s": first_s,
+        "first_turn_out_tokens": first["usage"]["completion_tokens"],
+        "second_turn_prompt_tokens": second["usage"]["prompt_tokens"],
+        "second_turn_cached_tokens": second["usage"]["prompt_tokens_details"]["cached_tokens"],
+        "second_turn_s": second_s,
+        "second_turn_out_tokens": second["usage"]["completion_tokens"],
+    }
 
 
 async def measure_concurrent(client: httpx.AsyncClient, n_requests: int = 2, tokens: int = 48) -> float:
     prompts = [f"# file {i}\ndef function_{i}(" for i in range(n_requests)]
     started = time.perf_counter()
-    results = await asyncio.gather(*(completion(client, prompt=p, n_predict=tokens, ignore_eos=True,
-                                                cache_prompt=False, temperature=0.7, seed=i)
-                                     for i, p in enumerate(prompts)))
+    results = await asyncio.gather(
+        *(
+            completion(
+                client,
+                prompt=p,
+                n_predict=tokens,
+                ignore_eos=True,
+                cache_prompt=False,
+                temperature=0.7,
+                seed=i,
+            )
+            for i, p in enumerate(prompts)
+        )
+    )
     wall = time.perf_counter() - started
     return sum(r["tokens_predicted"] for r in results) / wall
 
@@ -119,8 +156,12 @@ async def http_overhead_us(requests: int = 3000) -> dict[str, float]:
         return json_response(request.json_object())
 
     body = b'{"messages":[{"role":"user","content":"hi"}]}'
-    raw = (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
-           + str(len(body)).encode() + b"\r\n\r\n" + body)
+    raw = (
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
+    )
     async with HTTPServer(router) as server:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
         samples = []
@@ -132,17 +173,26 @@ async def http_overhead_us(requests: int = 3000) -> dict[str, float]:
             samples.append(time.perf_counter() - started)
         writer.close()
     samples.sort()
-    return {"http_median_us": samples[len(samples) // 2] * 1e6, "http_p99_us": samples[int(len(samples) * 0.99)] * 1e6}
+    return {
+        "http_median_us": samples[len(samples) // 2] * 1e6,
+        "http_p99_us": samples[int(len(samples) * 0.99)] * 1e6,
+    }
 
 
 def start(model: Path, parallel: int) -> tuple[LocalServer, float]:
     started = time.perf_counter()
-    server = LocalServer(model, ctx=8192 * parallel, parallel=parallel, reuse=False, note=lambda text: None).start()
+    server = LocalServer(
+        model, ctx=8192 * parallel, parallel=parallel, reuse=False, note=lambda text: None
+    ).start()
     return server, time.perf_counter() - started
 
 
 async def bench_model(model: Path, runs: int) -> dict[str, Any]:
-    out: dict[str, Any] = {"model": model.name, "size_mb": round(model.stat().st_size / 1e6), "load_before": load()}
+    out: dict[str, Any] = {
+        "model": model.name,
+        "size_mb": round(model.stat().st_size / 1e6),
+        "load_before": load(),
+    }
     server, ready_s = start(model, 1)
     try:
         out["ready_s"] = ready_s
@@ -165,11 +215,18 @@ async def bench_model(model: Path, runs: int) -> dict[str, Any]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    columns = [("model", "model", "{}"), ("ready s", "ready_s", "{:.1f}"), ("prefill tok/s", "prefill_tok_s", "{:.0f}"),
-               ("decode tok/s", "decode_tok_s", "{:.1f}"), ("py ms/tok", "host_ms_per_token", "{:.2f}"),
-               ("turn1 s (tok)", None, None), ("turn2 s (new tok)", None, None),
-               ("2 req, -np 1", "aggregate_2req_parallel1_tok_s", "{:.1f}"),
-               ("2 req, -np 2", "aggregate_2req_parallel2_tok_s", "{:.1f}"), ("load", None, None)]
+    columns = [
+        ("model", "model", "{}"),
+        ("ready s", "ready_s", "{:.1f}"),
+        ("prefill tok/s", "prefill_tok_s", "{:.0f}"),
+        ("decode tok/s", "decode_tok_s", "{:.1f}"),
+        ("py ms/tok", "host_ms_per_token", "{:.2f}"),
+        ("turn1 s (tok)", None, None),
+        ("turn2 s (new tok)", None, None),
+        ("2 req, -np 1", "aggregate_2req_parallel1_tok_s", "{:.1f}"),
+        ("2 req, -np 2", "aggregate_2req_parallel2_tok_s", "{:.1f}"),
+        ("load", None, None),
+    ]
     lines = [" | ".join(c[0] for c in columns), " | ".join("---" for _ in columns)]
     for row in rows:
         cells = []
@@ -189,7 +246,9 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", nargs="*", type=Path, help="GGUF files (default: all under cache_root()/models)")
+    parser.add_argument(
+        "--models", nargs="*", type=Path, help="GGUF files (default: all under cache_root()/models)"
+    )
     parser.add_argument("--runs", type=int, default=3, help="repetitions of the prefill/decode measurement")
     parser.add_argument("--json", action="store_true", help="print all figures as one JSON line at the end")
     args = parser.parse_args()
@@ -198,8 +257,11 @@ def main() -> int:
         print(f"no .gguf files under {cache_root() / 'models'}; pass --models FILE.gguf", file=sys.stderr)
         return 2
     http = asyncio.run(http_overhead_us())
-    print(f"swerve.httpd round trip (client and server in one process): median {http['http_median_us']:.0f} us, "
-          f"p99 {http['http_p99_us']:.0f} us", file=sys.stderr)
+    print(
+        f"swerve.httpd round trip (client and server in one process): median {http['http_median_us']:.0f} us, "
+        f"p99 {http['http_p99_us']:.0f} us",
+        file=sys.stderr,
+    )
     rows = []
     for model in models:
         print(f"measuring {model.name} (load average {load()}) ...", file=sys.stderr, flush=True)

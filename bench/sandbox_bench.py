@@ -5,6 +5,8 @@
 Measures, in one run on this machine:
 
 - environment create + first exec latency (p50, p99), one environment at a time;
+- the cost of the default hardening: the same figures with the default limits and the system-call
+  filter (what every sandbox gets) against no limits and no filter, interleaved;
 - all latencies are sampled in interleaved rounds (docker's too), so load swings hit them alike;
 - exec latency in a stateless environment (and in a persistent one), p50 and p99;
 - memory held by an idle environment (Python heap + kernel slab per environment);
@@ -34,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from swerve.sandbox.ns import NamespaceWorkspace, check_support, overlay
 from swerve.sandbox.ns import launcher as ns_launcher
+from swerve.sandbox.ns.limits import Limits
 from swerve.sandbox.ns.state import ProcessState
 
 ANCHOR_DOCKER_RUN_MS = 260.0  # issue figures, measured elsewhere
@@ -138,9 +141,19 @@ class Docker:
             subprocess.run(["docker", "rm", "-f", self.cid], capture_output=True)
 
 
-async def create_first_exec(base: Path, state_dir: str | None) -> float:
+class Bare:
+    """No limits and no system-call filter, for the cost of the default hardening."""
+
+    def __enter__(self) -> None:
+        os.environ["SWERVE_SANDBOX_SECCOMP"] = "0"
+
+    def __exit__(self, *exc: object) -> None:
+        os.environ.pop("SWERVE_SANDBOX_SECCOMP", None)
+
+
+async def create_first_exec(base: Path, state_dir: str | None, limits: Limits | None = None) -> float:
     t0 = time.perf_counter()
-    ws = await NamespaceWorkspace.create([base], state_dir=state_dir)
+    ws = await NamespaceWorkspace.create([base], state_dir=state_dir, limits=limits)
     result = await ws.exec("true")
     elapsed = time.perf_counter() - t0
     await ws.close()
@@ -167,9 +180,10 @@ async def bench_latencies(
     stateless = await NamespaceWorkspace.create([base])
     persistent = await NamespaceWorkspace.create([base], mode="persistent")
     in_memory = await NamespaceWorkspace.create([base], state_dir=tmpfs) if tmpfs else None
+    bare = await NamespaceWorkspace.create([base], limits=Limits.unlimited())
     every = max(1, samples // max(1, docker_samples))
     try:
-        for ws in filter(None, (stateless, persistent, in_memory)):
+        for ws in filter(None, (stateless, persistent, in_memory, bare)):
             await one_exec(ws)
         for _ in range(3):
             await create_first_exec(base, None)
@@ -177,6 +191,9 @@ async def bench_latencies(
             add("create_first_exec", await create_first_exec(base, None))
             add("exec_stateless", await one_exec(stateless))
             add("exec_persistent", await one_exec(persistent))
+            with Bare():
+                add("bare_create_first_exec", await create_first_exec(base, None, Limits.unlimited()))
+                add("bare_exec_stateless", await one_exec(bare))
             if in_memory is not None:
                 add("tmpfs_create_first_exec", await create_first_exec(base, tmpfs))
                 add("tmpfs_exec_stateless", await one_exec(in_memory))
@@ -184,7 +201,7 @@ async def bench_latencies(
                 add("docker_run", await docker.run())
                 add("docker_exec", await docker.exec())
     finally:
-        for ws in filter(None, (stateless, persistent, in_memory)):
+        for ws in filter(None, (stateless, persistent, in_memory, bare)):
             await ws.close()
     return {key: summary(values) for key, values in figures.items()}
 
@@ -317,6 +334,8 @@ def print_report(r: dict) -> None:
         ("create_first_exec", "create + first exec (stateless)"),
         ("exec_stateless", "exec (stateless)"),
         ("exec_persistent", "exec (persistent)"),
+        ("bare_create_first_exec", "  no limits, no filter: create + 1st exec"),
+        ("bare_exec_stateless", "  no limits, no filter: exec (stateless)"),
         ("tmpfs_create_first_exec", "  same, layers on tmpfs: create + 1st exec"),
         ("tmpfs_exec_stateless", "  same, layers on tmpfs: exec (stateless)"),
     ):
@@ -324,6 +343,14 @@ def print_report(r: dict) -> None:
             continue
         s = r[key]
         print(f"  {label:<40} {s['p50_ms']:7.2f} ms {s['p99_ms']:7.2f} ms   (n={s['n']})")
+    added = {
+        k: r[k]["p50_ms"] - r["bare_" + k]["p50_ms"] for k in ("create_first_exec", "exec_stateless")
+    }
+    r["hardening_added_p50_ms"] = added
+    print(
+        f"  default limits + seccomp add at p50: {added['create_first_exec']:+.2f} ms to create + 1st exec, "
+        f"{added['exec_stateless']:+.2f} ms to exec (goal <= 1 ms)"
+    )
     d = r["docker"]
     if d.get("available"):
         print(
@@ -344,7 +371,13 @@ def print_report(r: dict) -> None:
         )
     create_ratio = run_ms / r["create_first_exec"]["p50_ms"]
     exec_ratio = exec_ms / r["exec_stateless"]["p50_ms"]
-    r["ratios"] = {"create_vs_docker_run": create_ratio, "exec_vs_docker_exec": exec_ratio, "basis": note}
+    warm_ratio = exec_ms / r["exec_persistent"]["p50_ms"]
+    r["ratios"] = {
+        "create_vs_docker_run": create_ratio,
+        "exec_vs_docker_exec": exec_ratio,
+        "persistent_exec_vs_docker_exec": warm_ratio,
+        "basis": note,
+    }
     print(f"\nratios at p50 ({note}):")
     print(
         f"  create + first exec vs docker run: {create_ratio:6.1f}x faster (goal >= {GOALS['create_vs_run']:.0f}x)"
@@ -352,6 +385,7 @@ def print_report(r: dict) -> None:
     print(
         f"  exec vs docker exec:               {exec_ratio:6.1f}x faster (goal >= {GOALS['exec_vs_exec']:.0f}x)"
     )
+    print(f"  exec (persistent) vs docker exec:  {warm_ratio:6.1f}x faster (goal >= 20x)")
     if "tmpfs_exec_stateless" in r:
         t_create = run_ms / r["tmpfs_create_first_exec"]["p50_ms"]
         t_exec = exec_ms / r["tmpfs_exec_stateless"]["p50_ms"]

@@ -45,3 +45,17 @@ def anthropic_server() -> Iterator[Callable[[list[dict[str, Any]]], Any]]:
     yield start
     for server in servers:
         server.close()
+
+
+@pytest.fixture(scope="module")
+def namespaces_available() -> None:
+    """Skip (saying why) where namespace sandboxes cannot run."""
+    import asyncio
+
+    from swerve.errors import SandboxError
+    from swerve.sandbox.ns import check_support
+
+    try:
+        asyncio.run(check_support())
+    except SandboxError as exc:
+        pytest.skip(f"namespace sandboxes are not available here: {exc}")

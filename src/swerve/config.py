@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from swerve.agent.permissions import Permission
     from swerve.models.base import Message, Model
     from swerve.models.retry import Retry
+    from swerve.sandbox.ns.limits import Limits
     from swerve.tools.base import ToolContext
     from swerve.tools.registry import ToolRegistry
 
@@ -48,6 +49,7 @@ class Settings:
     context_window: int | None = None
     sampling: dict[str, Any] = field(default_factory=dict)
     sandbox: bool = False
+    sandbox_limits: dict[str, Any] = field(default_factory=dict)  # Limits fields over the defaults
     allowed_dirs: list[str] = field(default_factory=list)
     allow: list[str] = field(default_factory=list)
     deny: list[str] = field(default_factory=list)
@@ -80,12 +82,58 @@ _KEYS = {
     "scrubSecretEnv": "scrub_secret_env",
     "shellEnvKeep": "shell_env_keep",
 }
+# settings.json "sandboxLimits" key -> swerve.sandbox.ns.limits.Limits field (0: no limit)
+LIMIT_KEYS = {
+    "memoryMb": "memory_mb",
+    "processes": "processes",
+    "diskMb": "disk_mb",
+    "cpus": "cpus",
+    "openFiles": "open_files",
+    "fileSizeMb": "file_size_mb",
+    "cpuSeconds": "cpu_seconds",
+}
 _SAMPLING_KEYS = {"temperature", "top_p", "top_k", "repetition_penalty", "max_tokens", "seed"}
 
 
-def _apply_file(settings: Settings, data: dict[str, Any], source: str) -> None:
+def _apply_limits(settings: Settings, value: Any, source: str, *, tighten: bool) -> None:
+    """``sandboxLimits`` of a settings file; a project's can only lower a limit, never lift one."""
+    if not isinstance(value, dict) or set(value) - set(LIMIT_KEYS):
+        raise ConfigError(f"{source}: 'sandboxLimits' takes an object with keys {sorted(LIMIT_KEYS)}")
+    changes = {LIMIT_KEYS[k]: v for k, v in value.items()}
+    if tighten:
+        current = sandbox_limits(settings)
+        for name, v in list(changes.items()):
+            now = getattr(current, name)
+            if (
+                not isinstance(v, int | float)
+                or isinstance(v, bool)
+                or v <= 0
+                or (now is not None and v > now)
+            ):
+                settings.notes.append(
+                    f"{source}: sandboxLimits.{name} {v!r} would loosen a limit; not applied"
+                )
+                del changes[name]
+    settings.sandbox_limits.update(changes)
+    sandbox_limits(settings)  # checked now, not at the first sandbox
+
+
+def sandbox_limits(settings: Settings) -> Limits:
+    """The sandbox limits of these settings: the defaults with ``sandbox_limits`` over them."""
+    from swerve.errors import SandboxError
+    from swerve.sandbox.ns.limits import Limits
+
+    try:
+        return Limits().with_changes(**settings.sandbox_limits)
+    except SandboxError as exc:
+        raise ConfigError(f"sandboxLimits: {exc}") from None
+
+
+def _apply_file(settings: Settings, data: dict[str, Any], source: str, *, tighten: bool = False) -> None:
     for key, value in data.items():
-        if key in _KEYS:
+        if key == "sandboxLimits":
+            _apply_limits(settings, value, source, tighten=tighten)
+        elif key in _KEYS:
             name = _KEYS[key]
             if name == "sampling":
                 if not isinstance(value, dict) or set(value) - _SAMPLING_KEYS:
@@ -103,6 +151,17 @@ def _apply_file(settings: Settings, data: dict[str, Any], source: str) -> None:
             settings.pricing = Pricing(
                 float(value.get("inputPerMTok", 0.0)), float(value.get("outputPerMTok", 0.0))
             )
+
+
+def settings_from_mapping(data: dict[str, Any], source: str) -> Settings:
+    """Settings from one settings.json-shaped object alone (no files, no environment), checked;
+    ConfigError names ``source`` when they cannot be used."""
+    settings = Settings()
+    _apply_file(settings, data, source)
+    if settings.provider is None:
+        settings.provider = _provider_guess(settings, {})
+    _check(settings)
+    return settings
 
 
 def _provider_guess(settings: Settings, env: dict[str, str]) -> str:
@@ -138,7 +197,7 @@ def resolve(cwd: str, flags: dict[str, Any] | None = None, env: dict[str, str] |
             sandbox=bool(settings.sandbox),
             key_is_users=settings.sources.get("api_key") == str(user_path),
         )
-        _apply_file(settings, applied, str(project))
+        _apply_file(settings, applied, str(project), tighten=True)
         settings.held_mcp_servers = held
         settings.notes += [f"{project}: {n}" for n in notes]
     elif data:
@@ -164,6 +223,8 @@ def resolve(cwd: str, flags: dict[str, Any] | None = None, env: dict[str, str] |
     for name, value in flags.items():
         if name == "sampling":
             settings.sampling.update({k: v for k, v in value.items() if v is not None})
+        elif name == "sandbox_limits":
+            settings.sandbox_limits.update({k: v for k, v in value.items() if v is not None})
         else:
             setattr(settings, name, value)
         settings.sources[name] = "flag"

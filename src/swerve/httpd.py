@@ -60,6 +60,8 @@ class HTTPError(SwerveError):
         self.message = message
         self.type = type or _REASONS.get(status, "server_error" if status >= 500 else "invalid_request_error")
         self.headers = headers or []
+        self.path = ""  # the request path it answers, once known (a server with several faces
+        # renders each face's errors in its own shape)
 
 
 @dataclass
@@ -167,7 +169,7 @@ class Router:
         methods = self._routes.get(path)
         if methods is None:
             raise HTTPError(404, f"no route for {path}")
-        handler = methods.get(method)
+        handler = methods.get(method) or (methods.get("GET") if method == "HEAD" else None)
         if handler is None:
             allowed = ", ".join(sorted(methods))
             raise HTTPError(
@@ -316,10 +318,9 @@ class _Connection:
             await self._receive(timeout)
 
     async def _send(self, *events: Any) -> None:
-        for event in events:
-            data = self.h11.send(event)
-            if data:
-                self.writer.write(data)
+        data = b"".join(self.h11.send(event) or b"" for event in events)  # one write: one syscall
+        if data:
+            self.writer.write(data)
         await self.writer.drain()
 
     async def run(self) -> None:
@@ -360,11 +361,14 @@ class _Connection:
         for name, value in event.headers:
             key, text = name.decode("latin-1").lower(), value.decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        target = urlsplit(event.target.decode("latin-1"))
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.server.max_body:
-            raise HTTPError(
+            error = HTTPError(
                 413, f"the request body ({length} bytes) is over the limit of {self.server.max_body} bytes"
             )
+            error.path = target.path
+            raise error
         if self.h11.client_is_waiting_for_100_continue:
             await self._send(h11.InformationalResponse(status_code=100, headers=[]))
         body = bytearray()
@@ -373,14 +377,15 @@ class _Connection:
             if isinstance(part, h11.Data):
                 body += part.data
                 if len(body) > self.server.max_body:
-                    raise HTTPError(
+                    error = HTTPError(
                         413, f"the request body is over the limit of {self.server.max_body} bytes"
                     )
+                    error.path = target.path
+                    raise error
             elif isinstance(part, h11.EndOfMessage):
                 break
             elif isinstance(part, h11.ConnectionClosed):
                 return None
-        target = urlsplit(event.target.decode("latin-1"))
         return Request(
             event.method.decode("ascii").upper(),
             target.path or "/",
@@ -424,13 +429,21 @@ class _Connection:
             handler = self.server.router.resolve(request.method, request.path)
             response = await handler(request)
         except HTTPError as exc:
+            exc.path = exc.path or request.path
             response = self.server.error_response(exc)
         except Exception as exc:
             log.exception("handler for %s %s failed", request.method, request.path)
-            response = self.server.error_response(
-                HTTPError(500, f"internal error: {type(exc).__name__}: {exc}")
-            )
-        if isinstance(response, StreamResponse):
+            error = HTTPError(500, f"internal error: {type(exc).__name__}: {exc}")
+            error.path = request.path
+            response = self.server.error_response(error)
+        if request.method == "HEAD":  # the GET's status and headers, never a body
+            if isinstance(response, StreamResponse):
+                closer = getattr(response.chunks, "aclose", None)
+                if closer is not None:
+                    await closer()
+                response = Response(response.status, b"", response.content_type, response.headers)
+            await self._respond(response, head=True)
+        elif isinstance(response, StreamResponse):
             await self._stream(response)
         else:
             await self._respond(response)
@@ -441,20 +454,19 @@ class _Connection:
             headers.append(("connection", "close"))
         return headers
 
-    async def _respond(self, response: Response) -> None:
+    async def _respond(self, response: Response, head: bool = False) -> None:
         headers = self._headers(response.headers, response.content_type)
         headers.append(("content-length", str(len(response.body))))
+        body = [] if head else [h11.Data(data=response.body)]
         await self._send(
-            h11.Response(status_code=response.status, headers=headers),
-            h11.Data(data=response.body),
-            h11.EndOfMessage(),
+            h11.Response(status_code=response.status, headers=headers), *body, h11.EndOfMessage()
         )
 
     async def _stream(self, response: StreamResponse) -> None:
         headers = self._headers(response.headers, response.content_type)
-        await self._send(h11.Response(status_code=response.status, headers=headers))
         chunks = response.chunks
-        try:
+        try:  # closed whatever happens, even when the headers cannot be sent
+            await self._send(h11.Response(status_code=response.status, headers=headers))
             async for chunk in chunks:
                 if chunk:
                     await self._send(h11.Data(data=chunk))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -10,16 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from swerve.errors import SandboxError
-from swerve.sandbox.ns import check_support
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _namespaces_available():
-    try:
-        asyncio.run(check_support())
-    except SandboxError as exc:
-        pytest.skip(f"namespace sandboxes are not available here: {exc}")
+pytestmark = pytest.mark.usefixtures("namespaces_available")
 
 
 def swerve(
@@ -87,6 +77,7 @@ def test_memory_limit(base: Path):
         ((), "no command"),
         (("--timeout", "0", "--", "true"), "--timeout"),
         (("--memory", "-5", "--", "true"), "--memory"),
+            (("--cpus", "lots", "--", "true"), "--cpus"),
         (("--image", "python:3.11", "--", "true"), "--image"),
         (("--backend", "docker", "--", "true"), "--image IMG"),
         (("--base", "/no/such/dir", "--", "true"), "does not exist"),
@@ -94,4 +85,6 @@ def test_memory_limit(base: Path):
 )
 def test_bad_input_gets_a_clear_error(args: tuple[str, ...], message: str):
     done = swerve(*args)
-    assert done.returncode == 125 and message in done.stderr and "Traceback" not in done.stderr
+    usage = args[:1] in (("--memory",), ("--cpus",))  # argparse's own usage error
+    assert done.returncode == (2 if usage else 125), done.stderr
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -4,7 +4,6 @@ leaves on the host is checked with tests/sandbox/ns_support.py."""
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import shutil
 import sys
@@ -13,9 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from swerve.errors import SandboxError
-from swerve.sandbox.ns import check_support
 
 EVAL_TESTS = Path(__file__).resolve().parents[1] / "eval"
 SANDBOX_TESTS = Path(__file__).resolve().parents[1] / "sandbox"
@@ -36,14 +32,6 @@ _eval = _load_eval_fixtures()
 calc_repo = _eval.calc_repo
 env_cache = _eval.env_cache
 calc_task = _eval.calc_task
-
-
-@pytest.fixture(scope="module")
-def namespaces_available() -> None:
-    try:
-        asyncio.run(check_support())
-    except SandboxError as exc:
-        pytest.skip(f"namespace sandboxes are not available here: {exc}")
 
 
 @pytest.fixture

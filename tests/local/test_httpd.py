@@ -270,3 +270,14 @@ async def test_many_sequential_requests_on_one_connection(served):
             assert head.startswith(b"HTTP/1.1 200 ") and body["got"] == {"k": "v"}
     finally:
         writer.close()
+
+
+async def test_head_answers_like_get_without_a_body() -> None:
+    probe = Probe()
+    async with HTTPServer(make_router(probe), port=0) as server, httpx.AsyncClient() as client:
+        head = await client.head(f"{server.url}/health")
+        missing = await client.head(f"{server.url}/nowhere")
+        after = await client.get(f"{server.url}/health")  # the connection is still in step
+    assert head.status_code == 200 and head.content == b"" and int(head.headers["content-length"]) > 0
+    assert missing.status_code == 404 and missing.content == b""
+    assert after.status_code == 200 and after.json()["status"] == "ok"

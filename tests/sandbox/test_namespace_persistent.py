@@ -177,10 +177,15 @@ async def test_project_mode_writes_the_project_and_nothing_else(project: Path, m
     assert (project / ".env").read_text().startswith("OPENAI_API_KEY")
 
 
-async def test_project_mode_refuses_a_disk_quota(project: Path):
+async def test_project_mode_caps_each_file_at_the_disk_limit(project: Path):
     from swerve.sandbox.ns.limits import Limits
 
-    with pytest.raises(SandboxError, match="quota"):
-        await NamespaceWorkspace.open_project(project, limits=Limits(disk_mb=10))
+    # the project is written in place (no layer to measure): the disk limit caps each file instead
+    ws = await NamespaceWorkspace.open_project(project, limits=Limits(disk_mb=1))
+    try:
+        big = await ws.exec("head -c 3000000 /dev/zero > big; echo rc=$?; wc -c < big")
+        assert "rc=153" in big.output and big.output.split()[-1] == str(1 << 20)  # SIGXFSZ at 1 MB
+    finally:
+        await ws.close()
     with pytest.raises(SandboxError, match="does not exist"):
         await NamespaceWorkspace.open_project(project / "missing")

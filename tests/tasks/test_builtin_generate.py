@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from swerve.tasks.builtin.generate import Options, generate, order_candidates
+from swerve.tasks.builtin.generate import Options, generate
 from swerve.tasks.builtin.libraries import Library
-from swerve.tasks.builtin.mutate import OPERATORS, mutations_for
 from swerve.tasks.builtin.sources import (
     SourceError,
     apply_patch,
@@ -26,9 +25,11 @@ from swerve.tasks.builtin.sources import (
     git_env,
     sdist_path,
 )
-from swerve.tasks.builtin.statement import leaked_lines
 from swerve.tasks.builtin.suite import task_from_record
 from swerve.tasks.builtin.validate import check_task
+from swerve.tasks.generate.core import order_candidates
+from swerve.tasks.generate.mutate import OPERATORS, mutations_for
+from swerve.tasks.generate.statement import leaked_lines
 
 TINY_SOURCE = '''\
 """A small library for the generator's tests."""

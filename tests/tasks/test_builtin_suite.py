@@ -12,9 +12,9 @@ import pytest
 from swerve.errors import TaskError
 from swerve.tasks.builtin import LIBRARIES, load_builtin
 from swerve.tasks.builtin.sources import SourceError, ensure_task_repo, git, git_env, is_cached, sdist_path
-from swerve.tasks.builtin.statement import changed_lines, leaked_lines
 from swerve.tasks.builtin.suite import read_records, task_from_record
 from swerve.tasks.builtin.validate import check_task
+from swerve.tasks.generate.statement import changed_lines, leaked_lines
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 PROTECTED_DIRS = (".git/hooks", ".git/info", ".swerve", ".ssh")
 PROTECTED_FILES = (".git/config", ".gitmodules", ".mcp.json")
+PROTECTED_PATHS = (*PROTECTED_FILES, *PROTECTED_DIRS)  # kept read-only inside sandboxes
 RC_FILES = frozenset(
     {
         ".bashrc",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from swerve import __version__
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run shell commands in a namespace sandbox (project writable, rest read-only)",
     )
+    add_limit_flags(p)
     p.add_argument(
         "--add-dir", action="append", default=None, metavar="DIR", help="let the tools read and write DIR too"
     )
@@ -140,6 +142,43 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def add_limit_flags(p: argparse.ArgumentParser) -> None:
+    """--memory, --pids, --disk, --cpus: a sandbox's limits over the defaults (0: no limit)."""
+    group = p.add_argument_group("sandbox limits (over the defaults and sandboxLimits in settings; 0: none)")
+    whole, cores = _at_least_zero(int), _at_least_zero(float)
+    group.add_argument("--memory", type=whole, metavar="MB", help="memory of a command's processes together")
+    group.add_argument("--pids", type=whole, metavar="N", help="processes and threads at once")
+    group.add_argument("--disk", type=whole, metavar="MB", help="what the writable layer may hold")
+    group.add_argument("--cpus", type=cores, metavar="N", help="CPU cores' worth of time")
+
+
+def _at_least_zero(kind: type[int] | type[float]) -> Callable[[str], int | float]:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, not {text}")
+        return value
+
+    return parse
+
+
+_LIMIT_FLAGS = {"memory": "memory_mb", "pids": "processes", "disk": "disk_mb", "cpus": "cpus"}
+
+
+def limit_flags(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``sandbox_limits`` given by flags (None when no limit flag was given)."""
+    given = {}
+    for flag, name in _LIMIT_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is None:
+            continue
+        given[name] = value
+    return given or None
+
+
 def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Settings fields given on the command line of ``swerve`` (None where a flag was not given)."""
     mode = "yolo" if getattr(args, "yolo", False) else args.approval_mode
@@ -148,6 +187,7 @@ def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "approval_mode": mode,
         "max_cost": args.max_cost,
         "sandbox": args.sandbox,
+        "sandbox_limits": limit_flags(args),
         "trust": args.trust,
         "allowed_dirs": [os.path.abspath(d) for d in args.add_dir] if args.add_dir else None,
     }

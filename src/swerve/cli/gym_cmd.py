@@ -47,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--run-id", help="name of the run (default: the out folder's name)")
     r.add_argument("--json", action="store_true", help="print the summary as one JSON object at the end")
     r.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
+    r.add_argument(
+        "--capture-tokens",
+        action="store_true",
+        help="record every turn's exact token ids and log-probabilities, for RL (docs/rl.md)",
+    )
+    r.add_argument("--reply-tokens", type=int, metavar="N", help="at most N generated tokens per model turn")
     add_model_flags(r)
     r.set_defaults(func=run)
 
@@ -55,9 +61,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=stats)
 
-    e = sub.add_parser("export", help="export a run's episodes to Parquet")
+    e = sub.add_parser("export", help="export a run's episodes to Parquet, or as an RL trainer's samples")
     e.add_argument("dir")
-    e.add_argument("--output", "-o", help="Parquet file (default: DIR/episodes.parquet)")
+    e.add_argument("--output", "-o", help="file to write (default: DIR/episodes.parquet)")
+    e.add_argument(
+        "--format",
+        choices=("hf", "verl", "skyrl", "trl"),
+        help="token-level training samples for this trainer (docs/rl.md); default: one row per episode",
+    )
+    e.add_argument("--per-turn", action="store_true", help="one sample per model turn instead of per episode")
+    e.add_argument("--advantage", choices=("grpo", "dr_grpo", "rloo"), default="grpo")
+    e.add_argument(
+        "--dynamic-sampling", action="store_true", help="leave out groups whose rewards are all equal"
+    )
+    e.add_argument(
+        "--truncated",
+        choices=("mask", "penalise", "keep"),
+        default="mask",
+        help="episodes cut by a limit: zero loss mask, --truncation-reward instead of theirs, or as they are",
+    )
+    e.add_argument("--truncation-reward", type=float, default=0.0)
+    e.add_argument(
+        "--tokenizer-url", help="a llama.cpp server for the model, to re-tokenize runs without ids"
+    )
     e.set_defaults(func=export)
 
     b = sub.add_parser("bench", help="N live environments doing reset, S scripted steps, verify and close")
@@ -124,6 +150,11 @@ def run(args: argparse.Namespace) -> int:
         source = _source(args)
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
+    agent.capture_tokens = args.capture_tokens
+    if args.reply_tokens is not None:
+        if args.reply_tokens < 1:
+            return _fail("--reply-tokens must be at least 1")
+        agent.sampling["max_tokens"] = args.reply_tokens
     ids = source.task_ids()
     if args.instance_ids:
         unknown = sorted(set(args.instance_ids) - set(ids))
@@ -256,6 +287,9 @@ def export(args: argparse.Namespace) -> int:
     from swerve.errors import StoreError
     from swerve.gym.export import export_parquet
 
+    if args.format:
+        return _export_samples(args)
+
     out = Path(args.output) if args.output else Path(args.dir) / "episodes.parquet"
     try:
         rows = export_parquet(Path(args.dir), out)
@@ -293,3 +327,26 @@ def bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data))
     return 0 if data["failures"] == 0 and data["leftovers"] == 0 else 1
+
+
+def _export_samples(args: argparse.Namespace) -> int:
+    from swerve.errors import StoreError
+    from swerve.rl.export import ExportOptions, export_run
+    from swerve.rl.samples import SampleError
+
+    if not args.output:
+        return _fail("--format needs --output FILE")
+    options = ExportOptions(
+        per_turn=args.per_turn,
+        advantage=args.advantage,
+        dynamic_sampling=args.dynamic_sampling,
+        truncation=args.truncated,
+        truncation_reward=args.truncation_reward,
+        tokenizer_url=args.tokenizer_url,
+    )
+    try:
+        summary = export_run(Path(args.dir), args.format, Path(args.output), options)
+    except (SampleError, StoreError, OSError) as exc:
+        return _fail(str(exc))
+    print(json.dumps(summary))
+    return 0

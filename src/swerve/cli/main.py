@@ -14,7 +14,9 @@ SUBCOMMANDS: dict[str, str] = {
     "gym": "swerve.cli.gym_cmd",
     "model": "swerve.cli.model_cmd",
     "report": "swerve.cli.report_cmd",
+    "rl": "swerve.cli.rl_cmd",
     "sandbox": "swerve.cli.sandbox_cmd",
+    "serve": "swerve.cli.serve_cmd",
     "tasks": "swerve.cli.tasks_cmd",
 }
 

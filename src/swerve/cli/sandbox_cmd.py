@@ -1,10 +1,11 @@
 """``swerve sandbox run``: one command in a fresh, throwaway sandbox.
 
-    swerve sandbox run [--base DIR] [--backend namespace|docker] [--image IMG]
-                       [--timeout S] [--memory MB] [--network] -- CMD...
+    swerve sandbox run [--base DIR] [--backend namespace|docker] [--image IMG] [--timeout S]
+                       [--memory MB] [--pids N] [--disk MB] [--cpus N] [--network] -- CMD...
 
 The base directory (default: the current one) is the read-only lower layer; the command's
-writes go to a layer that is thrown away. Prints the output and exits with the command's code
+writes go to a layer that is thrown away. The default limits (``sandboxLimits`` in settings,
+then the flags, over them) always apply. Prints the output and exits with the command's code
 (124 after a timeout, 125 when the sandbox itself failed).
 """
 
@@ -16,6 +17,8 @@ import os
 import shlex
 import sys
 from typing import TYPE_CHECKING
+
+from swerve.cli.flags import add_limit_flags, limit_flags
 
 if TYPE_CHECKING:
     from swerve.sandbox.base import Workspace
@@ -36,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run_parser.add_argument("--backend", choices=("namespace", "docker"), default="namespace")
     run_parser.add_argument("--image", help="container image (docker backend only)")
     run_parser.add_argument("--timeout", type=float, default=600.0, metavar="S", help="seconds (default 600)")
-    run_parser.add_argument("--memory", type=int, metavar="MB", help="memory limit in MB")
+    add_limit_flags(run_parser)
     run_parser.add_argument("--network", action="store_true", help="allow network access")
     run_parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD...")
     run_parser.set_defaults(func=run)
@@ -55,8 +58,6 @@ def run(args: argparse.Namespace) -> int:
         return _fail("no command given; usage: swerve sandbox run [options] -- CMD...")
     if args.timeout <= 0:
         return _fail("--timeout must be positive")
-    if args.memory is not None and args.memory <= 0:
-        return _fail("--memory must be a positive number of MB")
     if args.image and args.backend != "docker":
         return _fail("--image applies to --backend docker only")
     if args.backend == "docker" and not args.image:
@@ -72,26 +73,28 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _open(args: argparse.Namespace, base: str) -> Workspace:
+    from swerve.config import resolve, sandbox_limits
+
+    limits = sandbox_limits(resolve(base, {"sandbox_limits": limit_flags(args)}))
     if args.backend == "docker":
         from swerve.sandbox import docker
 
         return await docker.open_docker_workspace(
-            base, image=args.image, timeout=args.timeout, memory_mb=args.memory, network=args.network
+            base, image=args.image, timeout=args.timeout, limits=limits, network=args.network
         )
     from swerve.sandbox.ns import NamespaceWorkspace
-    from swerve.sandbox.ns.limits import Limits
 
     return await NamespaceWorkspace.create(
-        [base], root=os.path.realpath(base), network=args.network, limits=Limits(memory_mb=args.memory)
+        [base], root=os.path.realpath(base), network=args.network, limits=limits
     )
 
 
 async def _run(args: argparse.Namespace, base: str, command: str) -> int:
-    from swerve.errors import SandboxError
+    from swerve.errors import SandboxError, SwerveError
 
     try:
         workspace = await _open(args, base)
-    except (SandboxError, ImportError, AttributeError) as exc:
+    except (SwerveError, ImportError, AttributeError) as exc:
         return _fail(str(exc))
     try:
         cwd = os.path.realpath(base) if args.backend == "namespace" else None

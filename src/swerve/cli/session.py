@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from swerve.agent.context import load_project_context
 from swerve.agent.events import Compressed, Event, MessageAdded, Notice
@@ -86,12 +87,20 @@ def describe_retry(retry: Retry) -> str:
 
 async def make_workspace(settings: Settings, cwd: str) -> Workspace:
     if settings.sandbox:
+        from swerve.agent.protect import PROTECTED_PATHS
+        from swerve.config import sandbox_limits
+        from swerve.sandbox.guarded import KeepAbsent, split_protected
         from swerve.sandbox.ns import NamespaceWorkspace
 
+        # what changes how git or an agent behaves stays as it is: read-only, or absent
+        present, absent = split_protected(os.path.realpath(cwd), PROTECTED_PATHS)
         try:
-            return await NamespaceWorkspace.open_project(cwd)
+            inner = await NamespaceWorkspace.open_project(
+                cwd, limits=sandbox_limits(settings), read_only=present
+            )
         except SandboxError as exc:
             raise RunError(f"cannot start the sandbox: {exc}") from None
+        return cast("Workspace", KeepAbsent(inner, absent))
     from swerve.sandbox.host import HostWorkspace
 
     return HostWorkspace(cwd, scrub_secrets=settings.scrub_secret_env, keep_env=settings.shell_env_keep)

@@ -19,6 +19,7 @@ ACTIONS: dict[str, str] = {
     "scale-tests": "swerve.cli.tasks_code",
     "strength": "swerve.cli.tasks_code",
     "bench-reward": "swerve.cli.tasks_code",
+    "generate": "swerve.cli.tasks_generate",
 }
 
 

@@ -103,6 +103,7 @@ class NamespaceSandbox:
         self._checked = "ok"
 
     async def open(self, lowers: list[str], root: str, expose: list[str]) -> Workspace:
+        from swerve.agent.protect import PROTECTED_PATHS
         from swerve.sandbox.ns import NamespaceWorkspace
 
         kwargs: dict[str, object] = {}
@@ -114,6 +115,7 @@ class NamespaceSandbox:
             mode="stateless",
             network=self.network,
             ro_binds={p: p for p in expose},
+            read_only=PROTECTED_PATHS,  # what changes how git or an agent behaves, as the task has it
             output_limit_bytes=OUTPUT_LIMIT,
             **kwargs,  # type: ignore[arg-type]
         )

@@ -197,6 +197,7 @@ class DirectoryEnv(_SandboxEnv):
     async def reset(self) -> str:
         await self.close()
         try:
+            from swerve.agent.protect import PROTECTED_PATHS
             from swerve.sandbox.ns import NamespaceWorkspace
 
             sandbox = await NamespaceWorkspace.create(
@@ -204,6 +205,7 @@ class DirectoryEnv(_SandboxEnv):
                 mode="persistent" if self.persistent else "stateless",
                 network=self.network,
                 host_python=True,  # the interpreter and packages the directory's tests were made with
+                read_only=PROTECTED_PATHS,
                 **({"limits": self.limits} if self.limits is not None else {}),
             )
         except (SandboxError, OSError, ImportError) as exc:

@@ -19,6 +19,7 @@ from swerve.models.base import Message, ModelTurn, Sampling, ToolSpec, Usage, ne
 from swerve.models.http import (
     HTTPModelBase,
     body_lines,
+    drain,
     iter_sse,
     open_stream,
     parse_json_data,
@@ -238,12 +239,15 @@ class AnthropicMessagesModel(HTTPModelBase):
             if "text/event-stream" not in response.headers.get("content-type", ""):
                 state.apply_message(await read_json_body(response))
                 return state.turn(tools)
-            async for event in iter_sse(body_lines(response.aiter_text())):
+            lines = body_lines(response.aiter_text())
+            async for event in iter_sse(lines):
                 for data in parse_json_data(event.data):
                     state.apply_event(event.event, data)
                 if state.text.over_budget(body.get("max_tokens")):  # a runaway stream: cut it here
                     state.stop_reason, state.done = "max_tokens", True
+                    break
                 if state.done:
+                    await drain(lines)  # keeps the connection for the next turn
                     break
         if not state.done and state.stop_reason is None:
             raise RetryableError("the stream ended before the message was complete")

@@ -120,7 +120,8 @@ class TokenTrace:
     output_ids: list[int]
     output_logprobs: list[float] | None = None
     logprobs_mode: str = ""
-    source: str = ""  # how they were had: "server" (ids returned) or "tokenizer" (re-tokenized text)
+    source: str = ""  # how they were had: "server" (ids returned), "tito" (ids in, ids out) or "tokenizer"
+    fork: bool = False  # the prompt was rendered afresh instead of extending the previous turn's ids
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -156,6 +156,12 @@ def create_model(
 
     url = base_url or OPENAI_DEFAULT_BASE_URL
     _require_key(url, api_key, "OPENAI_API_KEY")
+    if capture_tokens and server_kind == "llama.cpp" and tool_protocol == "native":
+        from swerve.models.tito import TokenInTokenOutModel  # exact ids: token ids in, token ids out
+
+        return TokenInTokenOutModel(
+            model, url, api_key, context_window=window, sampling=merged, on_retry=on_retry
+        )
     inner = OpenAIChatModel(
         model,
         url,

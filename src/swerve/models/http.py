@@ -53,6 +53,17 @@ async def body_lines(chunks: AsyncIterator[str]) -> AsyncIterator[str]:
         yield pending
 
 
+async def drain(lines: AsyncIterator[str], max_lines: int = 256) -> None:
+    """Read what is left of a body once its last event is in (a few bytes: the end of the
+    chunked encoding), so the connection goes back to the pool instead of being closed. A body
+    that goes on past ``max_lines`` is left unread (the connection is then dropped)."""
+    count = 0
+    async for _ in lines:
+        count += 1
+        if count >= max_lines:
+            return
+
+
 async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
     """Events from SSE lines: ``event:`` and ``data:`` fields, blank line ends an event,
     ``:`` comments skipped. A last event without its blank line is still delivered."""

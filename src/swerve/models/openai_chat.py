@@ -19,6 +19,7 @@ from swerve.models.base import Message, ModelTurn, Sampling, TokenTrace, ToolCal
 from swerve.models.http import (
     HTTPModelBase,
     body_lines,
+    drain,
     iter_sse,
     open_stream,
     parse_json_data,
@@ -248,9 +249,11 @@ class OpenAIChatModel(HTTPModelBase):
             if "text/event-stream" not in response.headers.get("content-type", ""):
                 state.apply_completion(await read_json_body(response), self.endpoint)
                 return state.turn(tools)
-            async for event in iter_sse(body_lines(response.aiter_text())):
+            lines = body_lines(response.aiter_text())
+            async for event in iter_sse(lines):
                 if event.data.strip() == "[DONE]":
                     state.done = True
+                    await drain(lines)  # keeps the connection for the next turn
                     break
                 for chunk in parse_json_data(event.data):
                     state.apply_chunk(chunk, self.endpoint, self._api_key)

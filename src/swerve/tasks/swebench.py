@@ -38,6 +38,7 @@ _KNOWN = {
     "eval_type",
     "image",
     "environment",
+    "source",
 }
 _DIFF_HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)", re.M)
 
@@ -188,7 +189,24 @@ def _env_from_record(value: Any, iid: str) -> EnvSpec:
     )
 
 
-def task_from_instance(record: dict[str, Any]) -> Task:
+def _source_from_record(value: Any, iid: str, base: Path | None) -> RepoSource:
+    """swerve's extension: ``source`` {"kind": "git", "location": PATH-or-URL} names the repository
+    (a relative path is taken from the dataset file's folder); without it, --repos is searched."""
+    if not value:
+        return RepoSource("snapshot")
+    if (
+        not isinstance(value, dict)
+        or value.get("kind") != "git"
+        or not isinstance(value.get("location"), str)
+    ):
+        raise TaskError(f'{iid}: source must be {{"kind": "git", "location": PATH-or-URL}}')
+    location = value["location"]
+    if base is not None and "://" not in location and not Path(location).is_absolute():
+        location = str((base / location).resolve())
+    return RepoSource("git", location)
+
+
+def task_from_instance(record: dict[str, Any], *, base: Path | None = None) -> Task:
     """One SWE-bench instance as a Task."""
     iid = record.get("instance_id")
     if not isinstance(iid, str) or not iid:
@@ -208,7 +226,7 @@ def task_from_instance(record: dict[str, Any]) -> Task:
     return Task(
         id=iid,
         repo=repo,
-        source=RepoSource("snapshot"),
+        source=_source_from_record(record.get("source"), iid, base),
         base_commit=_text(record, "base_commit", iid),
         problem_statement=_text(record, "problem_statement", iid),
         version=version,
@@ -229,7 +247,8 @@ def task_from_instance(record: dict[str, Any]) -> Task:
 
 def load_instances(path: str | Path) -> list[Task]:
     """Every instance of a dataset file, as Tasks; duplicate ids are an error."""
-    tasks = [task_from_instance(r) for r in read_records(path)]
+    base = Path(path).resolve().parent
+    tasks = [task_from_instance(r, base=base) for r in read_records(path)]
     seen: set[str] = set()
     for t in tasks:
         if t.id in seen:

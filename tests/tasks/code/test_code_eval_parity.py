@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from swerve.tasks.builtin.mutate import mutations_for
+from swerve.tasks.generate.mutate import mutations_for
 
 SRC = str(Path(__file__).resolve().parents[3] / "src")
 

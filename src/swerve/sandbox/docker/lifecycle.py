@@ -31,6 +31,7 @@ from swerve.sandbox.docker.api import (
     remove_quietly,
 )
 from swerve.sandbox.docker.workspace import DockerWorkspace
+from swerve.sandbox.ns.limits import Limits
 from swerve.sandbox.proctree import start_time
 
 # -- opening and sweeping -----------------------------------------------------------------------
@@ -110,6 +111,7 @@ async def open_docker_workspace(
     image: str,
     timeout: float = 120.0,
     memory_mb: int | None = None,
+    limits: Limits | None = None,
     network: bool = False,
     workdir: str = "/workspace",
     ttl_s: float = 3600,
@@ -118,8 +120,9 @@ async def open_docker_workspace(
     """Create a container from ``image`` and return it as a Workspace rooted at ``workdir``.
 
     ``base`` (a host directory) is copied to ``workdir`` when given. The container has no
-    network unless ``network`` (then the daemon's default network), at most ``memory_mb`` MiB
-    of memory when given, and stops by itself after ``ttl_s`` seconds. An image that is not on
+    network unless ``network`` (then the daemon's default network), the sandbox ``limits`` (the
+    defaults when not given: memory, processes, CPUs, open files; ``memory_mb`` overrides the
+    memory), and stops by itself after ``ttl_s`` seconds. An image that is not on
     the machine is pulled first (not counted in ``timeout``, which bounds creating the container
     and copying the base). Raises SandboxError with the cause when anything fails.
     """
@@ -143,9 +146,17 @@ async def open_docker_workspace(
     host_config: dict[str, Any] = {"auto_remove": True, "init": False}
     if not network:
         host_config["network_mode"] = "none"
-    if memory_mb is not None:
-        host_config["mem_limit"] = f"{memory_mb}m"
-        host_config["memswap_limit"] = f"{memory_mb}m"
+    limits = limits or Limits()
+    memory = memory_mb if memory_mb is not None else limits.memory_mb
+    if memory is not None:
+        host_config["mem_limit"] = f"{memory}m"
+        host_config["memswap_limit"] = f"{memory}m"
+    if limits.processes:
+        host_config["pids_limit"] = limits.processes
+    if limits.cpus:
+        host_config["nano_cpus"] = int(limits.cpus * 1e9)
+    if limits.open_files:
+        host_config["ulimits"] = [{"Name": "nofile", "Soft": limits.open_files, "Hard": limits.open_files}]
 
     def create() -> str:
         created = api.create_container(

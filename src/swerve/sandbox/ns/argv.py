@@ -81,12 +81,14 @@ class LauncherArgs:
         return ["--quota", str(self.limits.disk_mb * (1 << 20)), "--quota-dir", self._upper]
 
     def _wants_cgroup(self) -> bool:
-        return bool(self.limits.memory_mb or self.limits.processes)
+        return bool(self.limits.memory_mb or self.limits.processes or self.limits.cpus)
 
     def _payload_args(self, command: str, cwd: str | None, tag: str) -> list[str]:
         """Arguments that end a launcher's command line: the command and its mark. The tag goes
         to the command only: a launcher carrying it would be killed along with the tree."""
+        seccomp = [] if os.environ.get("SWERVE_SANDBOX_SECCOMP", "1") != "0" else ["--no-seccomp"]
         return [
+            *seccomp,
             "--cwd",
             self._resolve(cwd or self.root),
             "--setenv",

@@ -1,11 +1,13 @@
 """Resource limits for sandboxes: control groups where they are writable, rlimits otherwise.
 
-Memory and process counts are limited through cgroups (v1 ``memory`` and ``pids`` hierarchies,
-or v2 with those controllers delegated) when this process may create groups under its own
-cgroup. Otherwise memory falls back to RLIMIT_AS (per process, counts address space) and
+Every sandbox has limits unless told otherwise (``Limits()`` holds the defaults below;
+``Limits.unlimited()`` none). Memory, process counts and CPU share are limited through cgroups
+(v1 ``memory``, ``pids`` and ``cpu`` hierarchies, or v2 with those controllers delegated) when this
+process may create groups under its own cgroup. Otherwise memory falls back to RLIMIT_AS (per process, counts address space) and
 processes to RLIMIT_NPROC (counted per user namespace, so per sandbox; not enforced when the
 caller is root, since the kernel exempts uid 0). CPU time, file size and open files are always
-rlimits. Disk is the copy-on-write upper layer's quota, watched by the launcher.
+rlimits. Disk is the copy-on-write upper layer's quota, watched by the launcher (in project mode,
+where the project is written in place, it caps the size of each file instead).
 
 Stateless commands take a cgroup from a small pool of slots (one per command running at that
 moment, reused), so thousands of idle environments hold no cgroup at all.
@@ -16,23 +18,34 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from swerve.errors import SandboxError
 
 MB = 1 << 20
+CONTROLLERS = ("memory", "pids", "cpu")
+CPU_PERIOD_US = 100_000
+
+
+# the defaults every sandbox gets: room for real test suites and builds, not for a runaway
+DEFAULT_MEMORY_MB = 4096
+DEFAULT_PROCESSES = 1024
+DEFAULT_OPEN_FILES = 16384
+DEFAULT_DISK_MB = 1024
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-command limits of a sandbox (``None``: no limit)."""
+    """Per-command limits of a sandbox (``None``: no limit). The defaults apply to every sandbox."""
 
-    memory_mb: int | None = None  # resident memory of the command's processes together
-    processes: int | None = None  # processes and threads alive at once
+    memory_mb: int | None = DEFAULT_MEMORY_MB  # resident memory of the command's processes together
+    processes: int | None = DEFAULT_PROCESSES  # processes and threads alive at once
     cpu_seconds: int | None = None  # CPU time of each process (RLIMIT_CPU)
     file_size_mb: int | None = None  # largest file a process may write (RLIMIT_FSIZE)
-    open_files: int | None = None  # descriptors per process (RLIMIT_NOFILE)
-    disk_mb: int | None = None  # bytes the environment's writable layer may hold
+    open_files: int | None = DEFAULT_OPEN_FILES  # descriptors per process (RLIMIT_NOFILE)
+    disk_mb: int | None = DEFAULT_DISK_MB  # bytes the environment's writable layer may hold
+    cpus: float | None = None  # CPU cores' worth of time at once (cgroup cpu quota); shares are equal
     tmp_mb: int = 1024  # size of the private /tmp (memory-backed)
 
     def __post_init__(self) -> None:
@@ -40,8 +53,43 @@ class Limits:
             value = getattr(self, f.name)
             if value is None:
                 continue
+            if f.name == "cpus":
+                if isinstance(value, bool) or not isinstance(value, int | float) or not 0.01 <= value <= 4096:
+                    raise SandboxError(f"limit cpus must be a number of cores from 0.01, not {value!r}")
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise SandboxError(f"limit {f.name} must be a positive whole number, not {value!r}")
+
+    @classmethod
+    def unlimited(cls) -> Limits:
+        """No limit at all (the private /tmp keeps its size)."""
+        return cls(memory_mb=None, processes=None, open_files=None, disk_mb=None)
+
+    def with_changes(self, **changes: Any) -> Limits:
+        """These limits with some fields changed; ``0`` turns a limit off (``None`` keeps it)."""
+        names = {f.name for f in fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise SandboxError(
+                f"unknown limit(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(names))}"
+            )
+        given = {k: (None if v == 0 and k != "tmp_mb" else v) for k, v in changes.items() if v is not None}
+        return replace(self, **given)
+
+    def describe(self) -> str:
+        """One line for people: ``memory 4096 MB, 1024 processes, ...``."""
+        parts = [
+            f"memory {self.memory_mb} MB" if self.memory_mb else "memory unlimited",
+            f"{self.processes} processes" if self.processes else "processes unlimited",
+            f"disk {self.disk_mb} MB" if self.disk_mb else "disk unlimited",
+            f"{self.cpus:g} CPUs" if self.cpus else "equal CPU share",
+            f"{self.open_files} open files" if self.open_files else "open files unlimited",
+        ]
+        if self.cpu_seconds:
+            parts.append(f"{self.cpu_seconds} CPU s per process")
+        if self.file_size_mb:
+            parts.append(f"files up to {self.file_size_mb} MB")
+        return ", ".join(parts)
 
     def rlimits(self, *, memory_by_cgroup: bool) -> list[str]:
         """``--rlimit`` values for the launcher."""
@@ -94,7 +142,7 @@ def _cgroup_mounts() -> dict[str, str]:
                     out.setdefault("", mountpoint)
                 elif fstype == "cgroup":
                     for opt in options.split(","):
-                        if opt in ("memory", "pids"):
+                        if opt in CONTROLLERS:
                             out.setdefault(opt, mountpoint)
     except OSError:
         pass
@@ -118,7 +166,7 @@ class CgroupSlot:
     """One group (a directory per hierarchy) that a running sandbox joins."""
 
     def __init__(self, dirs: dict[str, str], version: int) -> None:
-        self.dirs = dirs  # "memory"/"pids" -> directory (both the same on v2)
+        self.dirs = dirs  # "memory"/"pids"/"cpu" -> directory (all the same on v2)
         self.version = version
         self.memory_mb: int | None = None
 
@@ -147,6 +195,15 @@ class CgroupSlot:
             self.memory_mb = limits.memory_mb
         if "pids" in self.dirs:
             _write(os.path.join(self.dirs["pids"], "pids.max"), str(limits.processes or "max"))
+        if "cpu" in self.dirs:
+            # a group of its own already gives equal shares; a quota caps the cores it may use
+            quota = int(limits.cpus * CPU_PERIOD_US) if limits.cpus else None
+            d = self.dirs["cpu"]
+            if self.version == 1:
+                _write(os.path.join(d, "cpu.cfs_period_us"), str(CPU_PERIOD_US))
+                _write(os.path.join(d, "cpu.cfs_quota_us"), str(quota or -1))
+            else:
+                _write(os.path.join(d, "cpu.max"), f"{quota or 'max'} {CPU_PERIOD_US}")
 
     def oom_kills(self) -> int:
         """How many processes the kernel killed in this group for lack of memory, so far."""
@@ -197,7 +254,7 @@ class CgroupPool:
             return
         own, mounts = _own_cgroups(), _cgroup_mounts()
         v1 = {}
-        for controller in ("memory", "pids"):
+        for controller in CONTROLLERS:
             if controller in mounts and controller in own:
                 parent = os.path.join(mounts[controller], own[controller].lstrip("/"))
                 v1[controller] = os.path.join(parent, f"swerve-{self.owner}")
@@ -215,7 +272,7 @@ class CgroupPool:
         if "" in mounts and "" in own:
             parent = os.path.join(mounts[""], own[""].lstrip("/"))
             enabled = set(_read(os.path.join(parent, "cgroup.subtree_control")).split())
-            wanted = {"memory", "pids"} & set(_read(os.path.join(parent, "cgroup.controllers")).split())
+            wanted = set(CONTROLLERS) & set(_read(os.path.join(parent, "cgroup.controllers")).split())
             if not wanted:
                 return
             for c in wanted - enabled:
@@ -303,7 +360,7 @@ def group_parents() -> list[str]:
     """Directories where this process's pools live (for the sweeper)."""
     own, mounts = _own_cgroups(), _cgroup_mounts()
     out = []
-    for controller in ("memory", "pids", ""):
+    for controller in (*CONTROLLERS, ""):
         if controller in mounts and controller in own:
             out.append(os.path.join(mounts[controller], own[controller].lstrip("/")))
     return out

@@ -47,6 +47,18 @@ DEFAULT_HIDDEN = (
     "/etc/sudoers.d",
     "/var/lib/docker",
     "/var/lib/containerd",
+    # service credentials, readable to a sandbox when swerve runs as root
+    "/etc/docker",
+    "/var/cache/debconf/passwords.dat",
+    "/etc/ssl/private",
+    "/etc/krb5.keytab",
+    "/etc/mysql/debian.cnf",
+    "/etc/letsencrypt",
+    "/etc/kubernetes",
+    "/var/lib/kubelet",
+    "/var/lib/sss",
+    "/var/lib/private",
+    "/etc/credstore",
 )
 # files at the top of a workspace that hold credentials: hidden inside the sandbox too
 DEFAULT_SECRET_GLOBS = (".env", ".env.*", ".netrc", ".git-credentials", ".npmrc", ".pypirc")
@@ -77,16 +89,37 @@ def layered(
     return layers, root, _secret_paths(root, layers, secret_globs)
 
 
+def read_only_binds(layers: Sequence[str], root: str, read_only: Iterable[str]) -> dict[str, str]:
+    """Read-only binds that keep ``read_only`` paths (relative to the root) as the layers have them:
+    the top layer that holds each one shows it, read-only, at its place under the root."""
+    binds = {}
+    for rel in read_only:
+        for layer in layers:
+            host = os.path.normpath(os.path.join(layer, rel))
+            if _under(host, layer) and os.path.lexists(host) and not os.path.islink(host):
+                binds[os.path.normpath(os.path.join(root, rel))] = host
+                break
+    return binds
+
+
 def project(
-    project_dir: str | os.PathLike[str], expose: Iterable[str], secret_globs: Iterable[str]
+    project_dir: str | os.PathLike[str],
+    expose: Iterable[str],
+    secret_globs: Iterable[str],
+    read_only: Iterable[str] = (),
 ) -> tuple[str, dict[str, str], list[str]]:
     """(the project's real path, read-only binds, the secret files to hide) for ``open_project``.
-    The Python that runs swerve is exposed when it lives under a hidden directory."""
+    The Python that runs swerve is exposed when it lives under a hidden directory; the existing
+    ``read_only`` paths (relative to the project) stay read-only inside."""
     path = os.path.realpath(os.fspath(project_dir))
     if not os.path.isdir(path):
         raise SandboxError(f"project directory does not exist: {os.fspath(project_dir)}")
     exposed = [os.path.realpath(p) for p in expose] + python_installations()
     binds = {p: p for p in exposed if not _under(p, path)}
+    for rel in read_only:
+        inside = os.path.normpath(os.path.join(path, rel))
+        if _under(inside, path) and os.path.lexists(inside) and not os.path.islink(inside):
+            binds[inside] = inside
     return path, binds, _secret_paths(path, [path], secret_globs)
 
 
@@ -142,10 +175,6 @@ def resolve(
     limits = limits or Limits()
     if not isinstance(limits, Limits):
         raise SandboxError("limits must be a swerve.sandbox.ns.limits.Limits")
-    if project_dir and limits.disk_mb:
-        raise SandboxError(
-            "a disk quota needs a copy-on-write layer; project mode writes to the project itself"
-        )
     if output_limit_bytes < 2:
         raise SandboxError("output_limit_bytes must be at least 2")
     binds = []

@@ -121,6 +121,7 @@ class NamespaceWorkspace(LauncherArgs, FileOps):
         output_limit_bytes: int = setup.DEFAULT_OUTPUT_LIMIT,
         host_reads: bool = True,
         host_python: bool = False,
+        read_only: Iterable[str] = (),
     ) -> NamespaceWorkspace:
         """A new environment over ``lowers`` (read-only layers, top first, as in overlayfs).
 
@@ -132,9 +133,11 @@ class NamespaceWorkspace(LauncherArgs, FileOps):
         inside the root are answered from the layers on the host (same answer, microseconds);
         anything through a symlink, outside the root or hidden still goes through the sandbox.
         ``host_python`` shows the host's Python installations that live in hidden places (pyenv,
-        conda, ``pip --user``) read-only, so ``python3`` inside is the host's.
+        conda, ``pip --user``) read-only, so ``python3`` inside is the host's. ``read_only`` paths
+        (relative to the root, e.g. ``.git/config``) stay as the layers have them.
         """
         layers, root, secrets = setup.layered(lowers, root, secret_globs)
+        ro_binds = {**setup.read_only_binds(layers, root, read_only), **(ro_binds or {})}
         if host_python:  # the host's interpreters, where they live in hidden places, read-only
             ro_binds = {**{p: p for p in setup.python_installations()}, **(ro_binds or {})}
         return await cls._open(
@@ -167,17 +170,19 @@ class NamespaceWorkspace(LauncherArgs, FileOps):
         hidden: Iterable[str] = (),
         secret_globs: Iterable[str] = setup.DEFAULT_SECRET_GLOBS,
         expose: Iterable[str] = (),
+        read_only: Iterable[str] = (),
         state_dir: str | None = None,
         output_limit_bytes: int = setup.DEFAULT_OUTPUT_LIMIT,
         host_reads: bool = True,
     ) -> NamespaceWorkspace:
-        """The project directory writable at its own path, the rest of the host read-only.
+        """The project directory writable at its own path (but for the existing ``read_only``
+        paths in it, e.g. ``.git/config``), the rest of the host read-only.
 
         Commands keep the caller's uid. The home directory is hidden (an empty, private one
         takes its place); ``expose`` lists host paths to show read-only anyway (the Python
         that runs swerve is exposed when it lives under a hidden directory).
         """
-        path, binds, secrets = setup.project(project_dir, expose, secret_globs)
+        path, binds, secrets = setup.project(project_dir, expose, secret_globs, read_only)
         return await cls._open(
             root=path,
             lowers=[],

@@ -6,7 +6,7 @@ each task's bug breaks its FAIL_TO_PASS tests and its gold patch fixes them.
 """
 
 from swerve.tasks.builtin.libraries import LIBRARIES, Library, get_library
-from swerve.tasks.builtin.sources import SourceError
 from swerve.tasks.builtin.suite import load_builtin, prepare_tasks
+from swerve.tasks.generate.gitops import SourceError
 
 __all__ = ["LIBRARIES", "Library", "SourceError", "get_library", "load_builtin", "prepare_tasks"]

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import shutil
 import sys
 import tempfile
@@ -30,18 +29,26 @@ from typing import Any
 
 from swerve.errors import TaskError
 from swerve.tasks.builtin.libraries import LIBRARIES, Library, get_library
-from swerve.tasks.builtin.mutate import OPERATORS, Mutation, mutations_for
-from swerve.tasks.builtin.runner import PASSING, SuiteRun, run_suite
 from swerve.tasks.builtin.sources import (
     apply_patch,
-    commit_tree,
     ensure_task_repo,
-    git,
-    git_env,
     pristine_tree,
 )
-from swerve.tasks.builtin.statement import Failure, leaked_lines, library_api, write_statement
 from swerve.tasks.builtin.suite import DATA_DIR, env_spec
+from swerve.tasks.generate.core import (
+    Baseline,
+    GenerationError,
+    diff,
+    judge,
+    make_work_tree,
+    order_candidates,
+    pass_to_pass,
+    run_baseline,
+    test_file,
+)
+from swerve.tasks.generate.mutate import OPERATORS, Mutation, mutations_for
+from swerve.tasks.generate.runner import SuiteRun, run_suite
+from swerve.tasks.generate.statement import Failure, leaked_lines, library_api, write_statement
 
 GENERATOR = "swerve.tasks.builtin.generate/1"
 
@@ -63,24 +70,11 @@ class Options:
 
 
 @dataclass
-class Baseline:
-    """The pristine suite: tests that passed in both runs, and those whose outcome moved."""
-
-    run: SuiteRun
-    stable_passing: set[str]
-    flaky: set[str]
-
-
-@dataclass
 class Stats:
     tried: int = 0
     kept: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
-
-
-class GenerationError(TaskError):
-    """Generation cannot start (the pristine suite does not run cleanly, no venv, ...)."""
 
 
 async def library_python(lib: Library, cache: Path | None = None) -> str:
@@ -93,103 +87,6 @@ async def library_python(lib: Library, cache: Path | None = None) -> str:
     except EnvUnavailable as exc:
         raise GenerationError(f"cannot build the test venv of {lib.name}: {exc.cause}") from None
     return os.path.join(layer.bin, "python")
-
-
-def make_work_tree(pristine: Path, dest: Path) -> Path:
-    """A scratch copy of the pristine tree, committed, so that edits show as ``git diff``."""
-    shutil.copytree(pristine, dest, symlinks=True)
-    git(["init", "--quiet", str(dest)])
-    git(["symbolic-ref", "HEAD", "refs/heads/main"], cwd=dest)
-    commit_tree(dest, dest / ".git", "pristine\n")
-    return dest
-
-
-def diff(tree: Path, *, reverse: bool = False) -> str:
-    args = ["diff", "--no-color", "--no-ext-diff", *(["-R"] if reverse else [])]
-    return git(args, cwd=tree, env=git_env())
-
-
-async def run_baseline(lib: Library, trees: list[Path], python: str, timeout: float) -> Baseline:
-    """Two runs of the whole suite on the pristine tree (in two trees at once when there are two)."""
-    first_tree, second_tree = trees[0], trees[-1]
-    runs = await asyncio.gather(
-        run_suite(lib, first_tree, python, timeout=timeout * 3),
-        run_suite(lib, second_tree, python, timeout=timeout * 3),
-    )
-    for run in runs:
-        if not run.ok:
-            why = "timed out" if run.timed_out else f"collection errors: {run.collect_errors[:1]}"
-            if not run.tests and not run.timed_out:
-                why = f"no tests ran: {run.output_tail[-600:]}"
-            raise GenerationError(f"the pristine {lib.key} suite does not run cleanly ({why})")
-    a, b = runs
-    flaky = {
-        t
-        for t in set(a.tests) | set(b.tests)
-        if a.tests.get(t, {}).get("outcome") != b.tests.get(t, {}).get("outcome")
-    }
-    stable = (a.passing() & b.passing()) - flaky
-    return Baseline(a, stable, flaky)
-
-
-def order_candidates(mutations: list[Mutation], seed: int) -> list[Mutation]:
-    """A seeded order that alternates between operators, so a short run still gets variety."""
-    rng = random.Random(seed)
-    by_op: dict[str, list[Mutation]] = {}
-    for m in mutations:
-        by_op.setdefault(m.operator, []).append(m)
-    for group in by_op.values():
-        rng.shuffle(group)
-    ops = sorted(by_op)
-    rng.shuffle(ops)
-    out: list[Mutation] = []
-    while any(by_op[o] for o in ops):
-        for o in ops:
-            if by_op[o]:
-                out.append(by_op[o].pop())
-    return out
-
-
-def _spread(items: list[str], limit: int) -> list[str]:
-    if len(items) <= limit:
-        return items
-    step = len(items) / limit
-    return [items[int(i * step)] for i in range(limit)]
-
-
-def _test_file(nodeid: str) -> str:
-    return nodeid.split("::", 1)[0]
-
-
-def judge(baseline: Baseline, run: SuiteRun, max_f2p: int) -> tuple[list[str], str]:
-    """(FAIL_TO_PASS, "") for a usable mutant, or ([], why not)."""
-    if run.timed_out:
-        return [], "timed out"
-    if run.collect_errors:
-        return [], "tests no longer collect"
-    if set(baseline.run.tests) - set(run.tests):
-        return [], "tests vanished"
-    broken = sorted(t for t in baseline.stable_passing if run.tests[t]["outcome"] in ("failed", "error"))
-    if not broken:
-        return [], "no test broke"
-    if len(broken) > max_f2p:
-        return [], "too many tests broke"
-    if any(any(c.isspace() for c in t) for t in broken):
-        return [], "a broken test's id has spaces"
-    return broken, ""
-
-
-def pass_to_pass(baseline: Baseline, run: SuiteRun, f2p: list[str], limit: int) -> list[str]:
-    files = {_test_file(t) for t in f2p}
-    keep = sorted(
-        t
-        for t in baseline.stable_passing
-        if _test_file(t) in files
-        and t not in f2p
-        and run.tests.get(t, {}).get("outcome") in PASSING
-        and not any(c.isspace() for c in t)
-    )
-    return _spread(keep, limit)
 
 
 class Generator:
@@ -296,7 +193,7 @@ class Generator:
     async def _record(
         self, m: Mutation, tree: Path, baseline: Baseline, run: SuiteRun, f2p: list[str], api: dict[str, str]
     ) -> tuple[dict[str, Any] | None, str]:
-        files = sorted({_test_file(t) for t in f2p})
+        files = sorted({test_file(t) for t in f2p})
         p2p = pass_to_pass(baseline, run, f2p, self.options.max_p2p)
         # once more, on the judged files only: a bug whose failures come and go (randomness,
         # timing) would make a task that no fix can reliably resolve

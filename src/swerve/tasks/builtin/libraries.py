@@ -11,10 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from swerve.errors import TaskError
+from swerve.tasks.generate.project import PYTEST_PINS
 
-# The test runner, pinned with its dependencies, shared by every library (Python >= 3.11 needs
-# neither exceptiongroup nor tomli).
-PYTEST_PINS: tuple[str, ...] = ("pytest==8.3.5", "pluggy==1.5.0", "iniconfig==2.0.0", "packaging==24.2")
 # -rA: one "STATUS node-id" line per test, which is what the graders read.
 PYTEST = "python -m pytest -rA --tb=short -p no:cacheprovider"
 

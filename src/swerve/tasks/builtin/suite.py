@@ -15,13 +15,13 @@ record holds everything a task needs, so loading never re-runs generation:
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 from typing import Any
 
 from swerve.errors import TaskError
 from swerve.tasks.builtin.libraries import LIBRARIES, Library, get_library
 from swerve.tasks.builtin.sources import ensure_task_repo, task_repo_path
+from swerve.tasks.generate.fetch import install_command
 from swerve.tasks.model import EnvSpec, RepoSource, Task
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -40,16 +40,6 @@ REQUIRED = (
     "test_command",
     "problem_statement",
 )
-
-
-def install_command(import_root: str) -> str:
-    """Puts the checkout's import root on the venv's path (an editable install with no build step)."""
-    code = (
-        "import os, site; "
-        "open(os.path.join(site.getsitepackages()[0], 'swerve_builtin_src.pth'), 'w')"
-        f".write(os.path.abspath({import_root!r}) + chr(10))"
-    )
-    return f"python -c {shlex.quote(code)}"
 
 
 def env_spec(lib: Library) -> EnvSpec:

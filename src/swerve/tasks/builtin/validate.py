@@ -27,8 +27,8 @@ from typing import Any
 
 from swerve.errors import TaskError
 from swerve.tasks.builtin.libraries import get_library
-from swerve.tasks.builtin.sources import apply_patch, git, git_env
 from swerve.tasks.builtin.suite import load_builtin, prepare_tasks
+from swerve.tasks.generate.gitops import apply_patch, git, git_env
 from swerve.tasks.model import Task
 
 

@@ -48,8 +48,11 @@ def is_code_dataset(name: str) -> bool:
         return (path / TASKS_FILE).is_file()
     if not (path.name.endswith(".jsonl") or path.name.endswith(".jsonl.gz")) or not path.is_file():
         return False
-    for row in _rows(path):
-        return isinstance(row, dict) and ("entry_point" in row or row.get("contract") == "stdio")
+    try:
+        for row in _rows(path):
+            return isinstance(row, dict) and ("entry_point" in row or row.get("contract") == "stdio")
+    except TaskError:
+        return False  # not readable as code tasks: the instance loader says what is wrong with it
     return False
 
 

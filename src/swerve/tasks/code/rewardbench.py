@@ -18,11 +18,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from swerve.tasks.builtin.mutate import mutations_for
 from swerve.tasks.code.grading import expected_of, grade, original_tests, tests_job
 from swerve.tasks.code.model import CodeTask
 from swerve.tasks.code.server import PREFIX
 from swerve.tasks.code.verifier import SERVER, Isolation, Verifier, VerifyLimits, judge
+from swerve.tasks.generate.mutate import mutations_for
 
 
 def mutants_of(task: CodeTask, limit: int | None = None) -> list[tuple[str, str]]:

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from swerve.tasks.builtin.mutate import mutations_for
 from swerve.tasks.code.grading import check_job, expected_of, tests_job
 from swerve.tasks.code.model import CodeTask, IOTest
 from swerve.tasks.code.verifier import Verifier, VerifyLimits, judge, judge_check
+from swerve.tasks.generate.mutate import mutations_for
 
 SUITES = ("original", "scaled")
 

@@ -84,6 +84,7 @@ struct spec {
     int share_net;
     int fs_only;  /* a file operation: no network namespace, no sysfs */
     int same_uid; /* inside, keep the caller's uid instead of becoming uid 0 */
+    int no_seccomp; /* leave the payload without the system-call filter */
     const char *cwd;
     long timeout_ms;
     long long quota;
@@ -130,6 +131,7 @@ void setup_dev(void);
 void setup_workspace(void);
 void loopback_up(void);
 void setup_root(void);
+void install_seccomp(void);
 void enter_new_userns(void);
 void drop_caps(void);
 int copy_fd(int in, int out);

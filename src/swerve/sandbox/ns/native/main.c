@@ -285,6 +285,8 @@ void parse(int argc, char **argv) {
             S.setenvs[S.nsetenvs++] = NEXT();
         } else if (!strcmp(a, "--fs-only")) {
             S.fs_only = 1;
+        } else if (!strcmp(a, "--no-seccomp")) {
+            S.no_seccomp = 1;
         } else if (!strcmp(a, "--same-uid")) {
             S.same_uid = 1;
         } else if (!strcmp(a, "--cwd")) {

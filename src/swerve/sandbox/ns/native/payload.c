@@ -174,6 +174,7 @@ void payload(void) {
         _exit(e ? 1 : 0);
     }
     for (int i = 0; i < S.nsetenvs; i++) putenv(S.setenvs[i]);
+    if (!S.no_seccomp) install_seccomp();
     close(status_fd);
     close_from(3);
     execvp(S.argv[0], S.argv);

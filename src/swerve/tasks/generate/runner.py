@@ -1,7 +1,7 @@
 """Running a library's tests on a tree and reading back every test's outcome.
 
 The generator runs the suite many times (once per candidate bug), so this path is lean: the venv's
-Python runs pytest directly on the tree with the library's import root on ``PYTHONPATH``, no
+Python runs pytest directly on the tree with the project's import root on ``PYTHONPATH``, no
 bytecode is written (a mutated file and its restored original can share a size and an mtime), and a
 small plugin writes outcomes as JSON instead of this module parsing logs.
 """
@@ -16,9 +16,21 @@ import shlex
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from swerve.tasks.builtin.libraries import Library
+
+class Tested(Protocol):
+    """What running a project's tests needs to know (a built-in ``Library``, a generated ``Project``)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def import_root(self) -> str: ...
+    @property
+    def test_paths(self) -> tuple[str, ...]: ...
+    @property
+    def test_command(self) -> str: ...
+
 
 PLUGIN_DIR = Path(__file__).parent / "pytest_plugin"
 PASSING = ("passed", "xfail")
@@ -46,15 +58,15 @@ class SuiteRun:
         return {t for t, r in self.tests.items() if r["outcome"] in ("failed", "error")}
 
 
-def test_argv(lib: Library, python: str) -> list[str]:
-    """The library's test command as argv, run by ``python``."""
+def test_argv(lib: Tested, python: str) -> list[str]:
+    """The project's test command as argv, run by ``python``."""
     argv = shlex.split(lib.test_command)
     if argv and argv[0] == "python":
         argv[0] = python
     return argv
 
 
-def run_env(lib: Library, tree: Path, outcomes: Path) -> dict[str, str]:
+def run_env(lib: Tested, tree: Path, outcomes: Path) -> dict[str, str]:
     drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTEST_ADDOPTS", "PYTEST_PLUGINS")
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env["PYTHONPATH"] = os.pathsep.join([str(PLUGIN_DIR), str((tree / lib.import_root).resolve())])
@@ -64,12 +76,19 @@ def run_env(lib: Library, tree: Path, outcomes: Path) -> dict[str, str]:
 
 
 async def run_suite(
-    lib: Library, tree: Path, python: str, *, paths: tuple[str, ...] | None = None, timeout: float = 120.0
+    lib: Tested,
+    tree: Path,
+    python: str,
+    *,
+    paths: tuple[str, ...] | None = None,
+    timeout: float = 120.0,
+    wrapper: tuple[str, ...] = (),
 ) -> SuiteRun:
-    """Run ``paths`` (default: the library's whole suite) on ``tree`` with ``python``."""
+    """Run ``paths`` (default: the project's whole suite) on ``tree`` with ``python``; ``wrapper``
+    goes before the command (``unshare -rn``: no network)."""
     with tempfile.TemporaryDirectory(prefix="swerve-outcomes-") as scratch:
         outcomes = Path(scratch) / "outcomes.json"
-        argv = [*test_argv(lib, python), "-p", "swerve_outcomes", "-q", *(paths or lib.test_paths)]
+        argv = [*wrapper, *test_argv(lib, python), "-p", "swerve_outcomes", "-q", *(paths or lib.test_paths)]
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=tree,

@@ -1,6 +1,6 @@
 """A pytest plugin that writes each test's outcome, and how it failed, to ``$SWERVE_OUTCOMES``.
 
-Loaded with ``-p swerve_outcomes`` by the built-in suite's generator, inside the library's own
+Loaded with ``-p swerve_outcomes`` by the task generator, inside the library's own
 venv: it imports nothing from swerve. Per node id it records the outcome (passed, failed, error,
 skipped, xfail) and, for failures, the exception text and the statement of the test file where
 the failure surfaced, which is what problem statements are written from.
