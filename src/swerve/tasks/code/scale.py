@@ -83,6 +83,8 @@ def candidate_inputs(
     made += gen.boundary_inputs(shapes, examples)
     made += gen.mutated_inputs(examples)
     made += gen.hypothesis_inputs(shapes, options.hypothesis, deadline)
+    if time.monotonic() > deadline:  # the drawing stopped at the deadline: the task is skipped
+        return [], f"generating inputs took longer than {options.generate_s:g} s"
     if proposed:
         made += gen.proposed_inputs(proposed, len(shapes), options.model_name or "the model")
     seen = {_key(t.args) for t in task.tests}
