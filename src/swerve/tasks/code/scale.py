@@ -83,12 +83,14 @@ def candidate_inputs(
     made += gen.boundary_inputs(shapes, examples)
     made += gen.mutated_inputs(examples)
     made += gen.hypothesis_inputs(shapes, options.hypothesis, deadline)
+    if time.monotonic() > deadline:  # the drawing stopped at the deadline: the task is skipped
+        return [], f"generating inputs took longer than {options.generate_s:g} s"
     if proposed:
         made += gen.proposed_inputs(proposed, len(shapes), options.model_name or "the model")
     seen = {_key(t.args) for t in task.tests}
     out = []
     for args, origin, note in made:
-        if len(args) != len(shapes):
+        if len(args) != len(shapes) or not gen.in_domain(args, shapes, examples):
             continue
         try:
             encoded = encode(args)

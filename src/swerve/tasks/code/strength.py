@@ -100,7 +100,7 @@ async def measure_strength(
     """The figures for ``tasks`` (a scaled dataset), per suite, and per task."""
     from swerve.tasks.code.rewardbench import mutants_of
 
-    limits = limits or VerifyLimits(test_s=0.5, load_s=3.0)
+    limits = limits or VerifyLimits(test_s=0.5, load_s=3.0, total_s=5.0)
     by_id = {t.id: t for t in tasks}
     programs: list[Program] = []
     for t in tasks:
@@ -114,6 +114,7 @@ async def measure_strength(
     }
     pool = {"mutants": 0, "equivalent": 0, "wrong_first": 0, "wrong_second": 0, "wrong_samples": 0,
             "correct": 0}  # fmt: skip
+    audit: list[str] = []  # samples only the new tests reject: a wrong answer, or a test off the domain
     per_task: dict[str, dict[str, int]] = {t.id: {"mutants": 0, "equivalent": 0, "original": 0, "scaled": 0} for t in tasks}
     for p, v in zip(programs, verdicts, strict=True):
         wrong = not (v["original"] and v["scaled"] and v["heldout"])  # the strongest judge
@@ -131,6 +132,8 @@ async def measure_strength(
                 per_task[p.task.id][s] += not v[s]
         elif p.kind in ("mutant2", "sample") and wrong:
             key = "second" if p.kind == "mutant2" else "samples"
+            if p.kind == "sample" and v["original"]:
+                audit.append(p.task.id)
             pool[f"wrong_{key}"] += 1
             for s in SUITES:
                 counts[s][f"fp_{key}"] += v[s]
@@ -159,7 +162,7 @@ async def measure_strength(
         suites["original"]["tests_per_task"] = round(
             sum(sum(x.origin == "original" for x in by_id[t].tests) for t in by_id) / len(by_id), 2
         )
-    return {"tasks": len(tasks), "pool": pool, "suites": suites, "per_task": per_task}
+    return {"tasks": len(tasks), "pool": pool, "suites": suites, "per_task": per_task, "audit": audit}
 
 
 ROWS = (
@@ -191,4 +194,9 @@ def table(figures: dict[str, Any]) -> list[str]:
         f"{pool['equivalent']} (no test kills them); wrong pool: {pool['wrong_first']} 1st-order, "
         f"{pool['wrong_second']} 2nd-order, {pool['wrong_samples']} samples; correct: {pool['correct']}"
     )
+    if figures.get("audit"):
+        lines.append(
+            f"samples the original tests accept and the new ones reject ({len(figures['audit'])}; audit "
+            f"them: a wrong answer, or a test off the task's domain): {', '.join(figures['audit'][:10])}"
+        )
     return lines
