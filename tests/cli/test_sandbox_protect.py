@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.cli.cli_support import env_for, swerve
+from cli_support import env_for, swerve
 
 pytestmark = pytest.mark.usefixtures("namespaces_available")
 

@@ -8,10 +8,10 @@ import asyncio
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from tests.cli.cli_support import env_for, swerve
 
 from swerve.config import resolve, sandbox_limits
 from swerve.errors import ConfigError, SandboxError
@@ -168,7 +168,9 @@ def test_settings_and_flags_set_the_limits(tmp_path: Path, monkeypatch: pytest.M
 
 
 def _swerve(*args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    return swerve(list(args), cwd, env_for(home))
+    env = {**os.environ, "SWERVE_HOME": str(home)}
+    argv = [sys.executable, "-m", "swerve.cli.main", *args]
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_swerve_sandbox_run_has_limits_without_a_flag(base: Path, tmp_path: Path):
