@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from swerve.cli.flags import add_model_flags, agent_config_from
+from swerve.cli.flags import add_limit_flags, add_model_flags, agent_config_from, limits_from
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="run again instances this run id already finished")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
     add_model_flags(p, timeout_flag="--agent-timeout")
+    add_limit_flags(p)
     p.set_defaults(func=run)
 
 
@@ -194,6 +195,10 @@ def run(args: argparse.Namespace) -> int:
     if not tasks:
         return _fail("the dataset has no instances")
     run_id = args.run_id or time.strftime("%Y%m%d-%H%M%S")
+    try:
+        limits = limits_from(args)
+    except ValueError as exc:
+        return _fail(str(exc))
     options = EvalOptions(
         run_id=run_id,
         report_dir=Path(args.report_dir),
@@ -201,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         timeout_s=args.timeout,
         cache=Path(args.cache).expanduser() if args.cache else None,
-        sandbox=sandbox_named(args.sandbox, image_namespace=args.image_namespace),
+        sandbox=sandbox_named(args.sandbox, image_namespace=args.image_namespace, limits=limits),
         force=args.force,
     )
     if args.validate:

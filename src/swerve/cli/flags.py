@@ -179,6 +179,17 @@ def limit_flags(args: argparse.Namespace) -> dict[str, Any] | None:
     return given or None
 
 
+def limits_from(args: argparse.Namespace) -> Any:
+    """The sandbox Limits of a command that runs many sandboxes (gym, eval): the defaults,
+    ``sandboxLimits`` of the settings that apply here, then the limit flags. ValueError when wrong."""
+    from swerve.config import ConfigError, resolve, sandbox_limits
+
+    try:
+        return sandbox_limits(resolve(os.getcwd(), {"sandbox_limits": limit_flags(args)}))
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
 def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Settings fields given on the command line of ``swerve`` (None where a flag was not given)."""
     mode = "yolo" if getattr(args, "yolo", False) else args.approval_mode

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from swerve.cli.flags import add_model_flags, agent_config_from
+from swerve.cli.flags import add_limit_flags, add_model_flags, agent_config_from, limits_from
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--reply-tokens", type=int, metavar="N", help="at most N generated tokens per model turn")
     add_model_flags(r)
+    add_limit_flags(r)
     r.set_defaults(func=run)
 
     s = sub.add_parser("stats", help="summary of a run directory")
@@ -199,6 +200,7 @@ def _source(args: argparse.Namespace) -> Any:
         repos=[str(Path(r).expanduser()) for r in args.repos],
         cache=str(Path(args.cache).expanduser()) if args.cache else None,
         log_root=str(Path(args.out) / "logs"),  # each task episode's test log and report
+        limits=limits_from(args),
     )
 
 

@@ -8,11 +8,14 @@ from swerve.eval.environments import EvalSandbox, HostSandbox, NamespaceSandbox
 SANDBOX_NAMES = ("namespace", "host", "docker")
 
 
-def sandbox_named(name: str, *, image_namespace: str | None = None) -> EvalSandbox:
+def sandbox_named(
+    name: str, *, image_namespace: str | None = None, limits: object | None = None
+) -> EvalSandbox:
     """``namespace``, ``host`` or ``docker`` (SWE-bench's images; ``image_namespace`` names their
-    registry namespace, default ``swebench``, ``none`` for locally built names)."""
+    registry namespace, default ``swebench``, ``none`` for locally built names). ``limits`` (a
+    ``swerve.sandbox.ns.limits.Limits``) replace the namespace sandbox's defaults."""
     if name == "namespace":
-        return NamespaceSandbox()
+        return NamespaceSandbox(limits=limits)
     if name == "host":
         return HostSandbox()
     if name == "docker":

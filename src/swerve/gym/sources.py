@@ -97,9 +97,11 @@ class DirectorySource:
         verify_timeout_s: float = DEFAULT_VERIFY_TIMEOUT_S,
         persistent: bool = False,
         origin: str = "",
+        limits: Any = None,
     ) -> None:
         self.entries = dict(entries)
         self.network = network
+        self.limits = limits  # the sandboxes' Limits (None: the defaults)
         self.timeout_s = timeout_s
         self.verify_timeout_s = verify_timeout_s
         self.persistent = persistent
@@ -137,6 +139,7 @@ class DirectorySource:
             timeout_s=self.timeout_s,
             verify_timeout_s=entry.verify_timeout_s or self.verify_timeout_s,
             network=self.network,
+            limits=self.limits,
             exec_gate=exec_gate,
             persistent=self.persistent,
         )
@@ -283,6 +286,7 @@ class TaskSource:
         log_root: str | None = None,
         command_timeout_s: float = DEFAULT_COMMAND_TIMEOUT_S,
         origin: str = "",
+        limits: Any = None,
     ) -> None:
         from swerve.eval.sandboxes import SANDBOX_NAMES
 
@@ -300,6 +304,7 @@ class TaskSource:
         self.log_root = str(log_root) if log_root is not None else None
         self.command_timeout_s = command_timeout_s
         self.origin = origin
+        self.limits = limits  # the sandboxes' Limits (None: the defaults)
         self._harness: Harness | None = None
         self._layers: LayerCache | None = None
 
@@ -322,7 +327,7 @@ class TaskSource:
                 repos=list(self.repos),
                 timeout_s=self.timeout_s,
                 cache=Path(self.cache) if self.cache else None,
-                sandbox=sandbox_named(self.sandbox),
+                sandbox=sandbox_named(self.sandbox, limits=self.limits),
                 force=True,
             )
             self._harness = Harness(options)
@@ -410,6 +415,7 @@ def load_source(
     log_root: str | None = None,
     network: bool = False,
     verify_timeout_s: float = DEFAULT_VERIFY_TIMEOUT_S,
+    limits: Any = None,
 ) -> EnvSource:
     """The source ``spec`` names: ``builtin``; ``humaneval`` or another code-task dataset (a JSONL,
     a folder ``swerve tasks scale-tests`` wrote); a dataset file (.parquet, .jsonl, .json); a task
@@ -427,6 +433,7 @@ def load_source(
         "timeout_s": timeout_s,
         "log_root": log_root,
         "origin": spec,
+        "limits": limits,
     }
     if spec == "builtin":
         try:
@@ -449,7 +456,7 @@ def load_source(
             return TaskSource(load_task_folders(path), **task_options)
         has_envs = (path / ENV_FILE).is_file() or any((p / ENV_FILE).is_file() for p in path.iterdir())
         if has_envs:
-            return DirectorySource.load(path, network=network, verify_timeout_s=verify_timeout_s)
+            return DirectorySource.load(path, network=network, verify_timeout_s=verify_timeout_s, limits=limits)
         raise ValueError(f"{spec}: no task.toml or {ENV_FILE} in this folder or its subfolders")
     if not path.exists():
         raise ValueError(
@@ -461,7 +468,7 @@ def load_source(
             f"{spec}: unsupported file type {suffix or '(none)'} (use .parquet, .jsonl or .json)"
         )
     if suffix != ".parquet" and _is_directory_env_file(path):
-        return DirectorySource.load(path, network=network, verify_timeout_s=verify_timeout_s)
+        return DirectorySource.load(path, network=network, verify_timeout_s=verify_timeout_s, limits=limits)
     from swerve.tasks.swebench import load_instances
 
     tasks = load_instances(path)
