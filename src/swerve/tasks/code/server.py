@@ -341,6 +341,9 @@ def run_one(job: dict[str, Any], workdir: str) -> dict[str, Any]:
     test_s, load_s = float(limits.get("test_s", 1.0)), float(limits.get("load_s", 2.0))
     cap = int(limits.get("output_cap", 8 << 20))
     os.makedirs(workdir, exist_ok=True)
+    for stray in _children():  # anything an earlier job left is killed, never blamed on this one
+        _kill_all(stray)
+        _reap(stray, 1.0)
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -385,10 +388,13 @@ def run_one(job: dict[str, Any], workdir: str) -> dict[str, Any]:
         _kill_all(pid)
         wait_status = _reap(pid, 5.0, pidfd)
     if _children():
-        leftovers = _descendants()
-        _kill_all(pid)
-        for p in leftovers:
-            _reap(p, 1.0)
+        for _ in range(100):  # a process may start another while it is killed: until none is left
+            leftovers = _descendants()
+            _kill_all(pid)
+            for p in leftovers:
+                _reap(p, 1.0)
+            if not _children():
+                break
         if status == "ok":
             status = "leftover"
     os.close(rfd)
