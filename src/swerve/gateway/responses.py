@@ -277,40 +277,14 @@ async def events(
         added = {**item, "status": "in_progress"}
         added["arguments" if item["type"] == "function_call" else "input"] = ""
         out.append(event("response.output_item.added", output_index=index, item=added))
-        if item["type"] == "function_call":
-            out.append(
-                event(
-                    "response.function_call_arguments.delta",
-                    item_id=item["id"],
-                    output_index=index,
-                    delta=item["arguments"],
-                )
-            )
-            out.append(
-                event(
-                    "response.function_call_arguments.done",
-                    item_id=item["id"],
-                    output_index=index,
-                    arguments=item["arguments"],
-                )
-            )
-        else:
-            out.append(
-                event(
-                    "response.custom_tool_call_input.delta",
-                    item_id=item["id"],
-                    output_index=index,
-                    delta=item["input"],
-                )
-            )
-            out.append(
-                event(
-                    "response.custom_tool_call_input.done",
-                    item_id=item["id"],
-                    output_index=index,
-                    input=item["input"],
-                )
-            )
+        # a function call's arguments and a custom tool's input go out the same way, whole
+        field, prefix = (
+            ("arguments", "response.function_call_arguments")
+            if item["type"] == "function_call"
+            else ("input", "response.custom_tool_call_input")
+        )
+        out.append(event(f"{prefix}.delta", item_id=item["id"], output_index=index, delta=item[field]))
+        out.append(event(f"{prefix}.done", item_id=item["id"], output_index=index, **{field: item[field]}))
         output.append(item)
         out.append(event("response.output_item.done", output_index=index, item=item))
     final = _response(request, response_id, output, turn)
