@@ -19,7 +19,7 @@ import pytest
 
 from swerve.tasks.generate.core import GenerationError
 from swerve.tasks.generate.gitops import sha256_of
-from swerve.tasks.generate.project import discover
+from swerve.tasks.generate.project import PYTEST_PINS, discover
 from swerve.tasks.generate.statement import changed_lines
 from swerve.tasks.swebench import files_in_patch, load_instances
 
@@ -121,6 +121,10 @@ def swerve(
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     cache = tmp_path_factory.mktemp("cache")
     src = str(Path(__file__).resolve().parents[2] / "src")
+    # The generated tasks' venvs are built offline, from uv's cache: fill it once with the pins.
+    uv, warm = Path(sys.executable).parent / "uv", tmp_path_factory.mktemp("warm") / "venv"
+    if uv.exists() and subprocess.run([str(uv), "venv", "-q", str(warm)]).returncode == 0:
+        subprocess.run([str(uv), "pip", "install", "-q", "--python", str(warm / "bin" / "python"), *PYTEST_PINS])
     return {**os.environ, "SWERVE_CACHE": str(cache), "UV_OFFLINE": "1", "PYTHONPATH": src}
 
 
