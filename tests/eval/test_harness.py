@@ -135,6 +135,7 @@ def test_environment_unavailable_paths(calc_repo, env_cache, calc_task, tmp_path
         "no-python": calc_task(env=EnvSpec(python="2.0", pins=("pytest",))),
         "no-spec": calc_task(env=None),
         "no-repo": calc_task(repo="demo/missing"),
+        "no-commit": calc_task(base_commit="0123456789abcdef0123456789abcdef01234567"),
         "no-parser": calc_task(log_parser="parse_log_maven"),
         "bad-pin": calc_task(env=EnvSpec(python=calc_task().env.python, pins=("pytest==0.0.0.1",))),
     }
@@ -145,6 +146,7 @@ def test_environment_unavailable_paths(calc_repo, env_cache, calc_task, tmp_path
     assert "no Python 2.0" in results["no-python"].cause
     assert results["no-spec"].cause == "no environment spec for demo/calc 0.1"
     assert "demo/missing not found under" in results["no-repo"].cause
+    assert "0123456789ab" in results["no-commit"].cause
     assert "unknown log parser 'parse_log_maven'" in results["no-parser"].cause
     assert "environment build failed" in results["bad-pin"].cause
     assert not (Path(results["no-python"].log_dir) / "report.json").exists()  # never graded, never a 0
