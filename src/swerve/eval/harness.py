@@ -52,6 +52,7 @@ from swerve.eval.reports import (
     write_instance_result,
     write_run_report,
 )
+from swerve.eval.services import FAILED_FILE, STARTED_FILE, ServiceLayer, ensure_services, wrapper_script
 from swerve.sandbox.base import Workspace
 from swerve.tasks.envbuild import (
     EnvLayer,
@@ -251,10 +252,14 @@ class Harness:
             note(f"instance layer: {layer.path}")
         return layer
 
-    async def open(self, layer: InstanceLayer) -> Workspace:
+    async def open(self, layer: InstanceLayer, services: list[ServiceLayer] | None = None) -> Workspace:
         """A fresh sandbox over ``layer`` (writes stay private to it), with the env layer and its
-        base Python shown read-only; the caller closes it."""
+        base Python shown read-only (and the venvs of ``services``); the caller closes it."""
         expose = [layer.env.path, _python_prefix(layer.env.python)]
+        for service in services or ():
+            for path in (service.env.path, _python_prefix(service.env.python)):
+                if path not in expose:
+                    expose.append(path)
         return await self.sandbox.open([layer.path], layer.path, expose)
 
     async def _own_environment(
@@ -281,13 +286,21 @@ class Harness:
         scratch: list[Path],
     ) -> None:
         layer: InstanceLayer | TaskEnvironment
+        services: list[ServiceLayer] = []
         if provides_environment(self.sandbox):
             layer = await self._own_environment(self.sandbox, task, result, log)
             ws = layer.workspace
+            if task.env is not None and task.env.services:
+                log.write(
+                    f"stand-in services not started in the {self.sandbox.name} sandbox: {task.env.services}"
+                )
         else:
             layer = await self.prepare(task, scratch=scratch, timings=result.timings, note=log.write)
+            services = await ensure_services(task.env, cache=self.options.cache)
+            for service in services:
+                log.write(f"{service.service.name} stand-in: {service.env.path}")
             self.on_event("stage", task.id, "tests")
-            ws = await self.open(layer)
+            ws = await self.open(layer, services)
         try:
             if apply_patch:
                 patch = prediction.model_patch or ""
@@ -308,12 +321,16 @@ class Harness:
             (log_dir / "eval.sh").write_text(script)
             run = layer.run_dir
             await ws.write_bytes(f"{run}/eval.sh", script.encode())
+            command = f"/bin/bash {run}/eval.sh > {run}/test_output.txt 2>&1"
+            if services:
+                await ws.write_bytes(f"{run}/services.sh", wrapper_script(services, run_dir=run).encode())
+                command = f"/bin/bash {run}/services.sh"
             timeout = self.options.timeout_s or task.timeout_s
             t0 = time.monotonic()
-            ran = await ws.exec(
-                f"/bin/bash {run}/eval.sh > {run}/test_output.txt 2>&1", cwd=layer.testbed, timeout=timeout
-            )
+            ran = await ws.exec(command, cwd=layer.testbed, timeout=timeout)
             result.timings["tests_s"] = round(time.monotonic() - t0, 3)
+            if services:
+                await _check_services(ws, run, log)
             try:
                 output = (await ws.read_bytes(f"{run}/test_output.txt")).decode("utf-8", errors="replace")
             except (SandboxError, OSError):
@@ -371,6 +388,18 @@ def _check_parser(task: Task) -> None:
         get_parser(task.log_parser)
     except KeyError as exc:
         raise EnvUnavailable(str(exc.args[0])) from None
+
+
+async def _check_services(ws: Workspace, run: str, log: _InstanceLog) -> None:
+    """Log where the stand-in services served; EnvUnavailable when one did not start."""
+    with contextlib.suppress(SandboxError, OSError):
+        started = (await ws.read_bytes(f"{run}/{STARTED_FILE}")).decode(errors="replace").strip()
+        log.write(f"stand-in services: {started or 'none started'}")
+    try:
+        failed = (await ws.read_bytes(f"{run}/{FAILED_FILE}")).decode(errors="replace").strip()
+    except (SandboxError, OSError):
+        return
+    raise EnvUnavailable(failed or "a stand-in service did not start")
 
 
 def _python_prefix(python: str) -> str:
