@@ -16,7 +16,7 @@ from swerve.eval.harness import EvalOptions, Harness
 from swerve.eval.reports import ENV_UNAVAILABLE, RESOLVED, UNRESOLVED, InstanceResult
 from swerve.eval.sandboxes import sandbox_named
 from swerve.eval.services import SERVICES, Service
-from swerve.eval.validation import validate_task
+from swerve.eval.validation import TLS_ON_STAND_IN, network_hosts, validate_task
 from swerve.tasks.model import RepoSource, Task
 from swerve.tasks.swebench import Prediction
 
@@ -181,3 +181,21 @@ def test_a_service_that_does_not_start_is_environment_unavailable_with_its_log(
     assert result.outcome == ENV_UNAVAILABLE
     assert "the broken stand-in did not start" in result.cause
     assert "no port for you" in result.cause
+
+
+def test_network_hosts_names_real_hosts_and_https_asked_of_the_stand_in() -> None:
+    log = "\n".join(
+        [
+            "    def test_history(self):",
+            ">       r = requests.get('https://httpbin.org/redirect/5')",
+            "E       socket.gaierror: [Errno -3] Temporary failure in name resolution",
+            "conn = <HTTPConnection object>, host = '10.255.255.1', port = 80",
+            "E               OSError: [Errno 101] Network is unreachable",
+            "url = 'http://127.0.0.1:4000/get'",
+            "E       requests.exceptions.ConnectionError: Failed to establish a new connection",
+            "E           ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1129)",
+            "E       socket.gaierror: [Errno -3] Temporary failure in name resolution (no host named here)",
+        ]
+    )
+    assert network_hosts(log) == ["httpbin.org", "10.255.255.1", TLS_ON_STAND_IN]
+    assert network_hosts("E   AssertionError: 1 != 2") == []

@@ -29,6 +29,10 @@ _NETWORK_SIGNS = re.compile(
     r"Temporary failure in name resolution|Name or service not known|Network is unreachable"
     r"|Failed to establish a new connection|Could not resolve host"
 )
+# An https request answered in plain http: a test wanted TLS from a loopback stand-in service
+# (``swerve.eval.services``), which serves http only (no certificate the tests would trust).
+_TLS_ON_PLAIN = re.compile(r"WRONG_VERSION_NUMBER")
+TLS_ON_STAND_IN = "https from the loopback stand-in (it serves plain http)"
 
 # Where a log names the host a test wanted: ``host='x'`` (urllib3, pytest's locals), else a URL's.
 _HOST_SIGNS = (re.compile(r"\bhost\s*=\s*'([^']+)'"), re.compile(r"\bhttps?://([A-Za-z0-9.-]+)"))
@@ -74,7 +78,8 @@ def _failing(result: InstanceResult) -> str:
 
 
 def _needs_network(result: InstanceResult) -> bool:
-    return bool(_NETWORK_SIGNS.search(_test_log(result)))
+    log = _test_log(result)
+    return bool(_NETWORK_SIGNS.search(log) or _TLS_ON_PLAIN.search(log))
 
 
 def _test_log(result: InstanceResult) -> str:
@@ -86,10 +91,15 @@ def _test_log(result: InstanceResult) -> str:
 
 def network_hosts(log: str) -> list[str]:
     """The hosts a test log's network errors were about (the nearest host named on or before each
-    error's line), loopback left out, in order of first appearance."""
+    error's line), loopback left out, in order of first appearance; ``TLS_ON_STAND_IN`` when a test
+    asked a loopback stand-in for https."""
     lines = log.splitlines()
     hosts: list[str] = []
     for i, line in enumerate(lines):
+        if _TLS_ON_PLAIN.search(line):
+            if TLS_ON_STAND_IN not in hosts:
+                hosts.append(TLS_ON_STAND_IN)
+            continue
         if not _NETWORK_SIGNS.search(line):
             continue
         for j in range(i, max(-1, i - _HOST_LOOKBACK), -1):
