@@ -115,7 +115,7 @@ def network_hosts(log: str) -> list[str]:
 def _network_detail(result: InstanceResult) -> str:
     hosts = network_hosts(_test_log(result))
     more = f" (+{len(hosts) - 5})" if len(hosts) > 5 else ""
-    where = f" to {', '.join(hosts[:5])}{more}" if hosts else ""
+    where = f": {', '.join(hosts[:5])}{more}" if hosts else ""
     return f"the tests need network access{where} ({_failing(result)})"
 
 
