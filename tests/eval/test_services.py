@@ -132,6 +132,8 @@ def test_httpbin_serves_the_tests_on_the_sandbox_loopback(
     assert found["tests/test_web.py::test_real_host"] == "FAILED"
     instance_log = (Path(result.log_dir) / "run_instance.log").read_text()
     assert "stand-in services: httpbin http://127.0.0.1:" in instance_log
+    served = (Path(result.log_dir) / "service-httpbin.log").read_text()
+    assert '"GET /get?probe=1 HTTP/1.1" 200' in served and '"POST /post HTTP/1.1" 200' in served
 
 
 def test_without_the_service_the_same_tests_fail(

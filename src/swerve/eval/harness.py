@@ -330,7 +330,7 @@ class Harness:
             ran = await ws.exec(command, cwd=layer.testbed, timeout=timeout)
             result.timings["tests_s"] = round(time.monotonic() - t0, 3)
             if services:
-                await _check_services(ws, run, log)
+                await _check_services(ws, run, log, log_dir, services)
             try:
                 output = (await ws.read_bytes(f"{run}/test_output.txt")).decode("utf-8", errors="replace")
             except (SandboxError, OSError):
@@ -390,8 +390,15 @@ def _check_parser(task: Task) -> None:
         raise EnvUnavailable(str(exc.args[0])) from None
 
 
-async def _check_services(ws: Workspace, run: str, log: _InstanceLog) -> None:
-    """Log where the stand-in services served; EnvUnavailable when one did not start."""
+async def _check_services(
+    ws: Workspace, run: str, log: _InstanceLog, log_dir: Path, services: list[ServiceLayer]
+) -> None:
+    """Log where the stand-in services served and keep their logs (``service-NAME.log``, what
+    they were asked) beside the test log; EnvUnavailable when one did not start."""
+    for service in services:
+        name = f"service-{service.service.name}.log"
+        with contextlib.suppress(SandboxError, OSError):
+            (log_dir / name).write_bytes(await ws.read_bytes(f"{run}/{name}"))
     with contextlib.suppress(SandboxError, OSError):
         started = (await ws.read_bytes(f"{run}/{STARTED_FILE}")).decode(errors="replace").strip()
         log.write(f"stand-in services: {started or 'none started'}")
