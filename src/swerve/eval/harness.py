@@ -3,9 +3,10 @@
 For each instance: build (or reuse) the env layer and the instance layer, open a fresh sandbox
 over them, apply the patch as SWE-bench does (``git apply``, ``--3way``, ``--reject``, then
 ``patch`` with fuzz, resetting between attempts), run the eval script with stdout and stderr
-merged into one file, grade the log, and write the reports. An instance whose environment cannot
-be had is reported environment-unavailable with the cause; a timeout or a sandbox failure is kept
-apart from an unresolved result.
+merged into one file (the spec's stand-in services started first on the sandbox's loopback,
+``swerve.eval.services``), grade the log, and write the reports. An instance whose environment
+cannot be had is reported environment-unavailable with the cause; a timeout or a sandbox failure
+is kept apart from an unresolved result.
 
 The farm (``swerve.gym``) uses the same steps: ``prepare`` (the layers), ``open`` (a sandbox over
 them, for an agent) and ``evaluate_patch`` (grade an agent's diff, always fresh, into a chosen
