@@ -3,9 +3,10 @@
 For each instance: build (or reuse) the env layer and the instance layer, open a fresh sandbox
 over them, apply the patch as SWE-bench does (``git apply``, ``--3way``, ``--reject``, then
 ``patch`` with fuzz, resetting between attempts), run the eval script with stdout and stderr
-merged into one file, grade the log, and write the reports. An instance whose environment cannot
-be had is reported environment-unavailable with the cause; a timeout or a sandbox failure is kept
-apart from an unresolved result.
+merged into one file (the spec's stand-in services started first on the sandbox's loopback,
+``swerve.eval.services``), grade the log, and write the reports. An instance whose environment
+cannot be had is reported environment-unavailable with the cause; a timeout or a sandbox failure
+is kept apart from an unresolved result.
 
 The farm (``swerve.gym``) uses the same steps: ``prepare`` (the layers), ``open`` (a sandbox over
 them, for an agent) and ``evaluate_patch`` (grade an agent's diff, always fresh, into a chosen
@@ -52,6 +53,7 @@ from swerve.eval.reports import (
     write_instance_result,
     write_run_report,
 )
+from swerve.eval.services import FAILED_FILE, STARTED_FILE, ServiceLayer, ensure_services, wrapper_script
 from swerve.sandbox.base import Workspace
 from swerve.tasks.envbuild import (
     EnvLayer,
@@ -251,10 +253,14 @@ class Harness:
             note(f"instance layer: {layer.path}")
         return layer
 
-    async def open(self, layer: InstanceLayer) -> Workspace:
+    async def open(self, layer: InstanceLayer, services: list[ServiceLayer] | None = None) -> Workspace:
         """A fresh sandbox over ``layer`` (writes stay private to it), with the env layer and its
-        base Python shown read-only; the caller closes it."""
+        base Python shown read-only (and the venvs of ``services``); the caller closes it."""
         expose = [layer.env.path, _python_prefix(layer.env.python)]
+        for service in services or ():
+            for path in (service.env.path, _python_prefix(service.env.python)):
+                if path not in expose:
+                    expose.append(path)
         return await self.sandbox.open([layer.path], layer.path, expose)
 
     async def _own_environment(
@@ -281,13 +287,21 @@ class Harness:
         scratch: list[Path],
     ) -> None:
         layer: InstanceLayer | TaskEnvironment
+        services: list[ServiceLayer] = []
         if provides_environment(self.sandbox):
             layer = await self._own_environment(self.sandbox, task, result, log)
             ws = layer.workspace
+            if task.env is not None and task.env.services:
+                log.write(
+                    f"stand-in services not started in the {self.sandbox.name} sandbox: {task.env.services}"
+                )
         else:
             layer = await self.prepare(task, scratch=scratch, timings=result.timings, note=log.write)
+            services = await ensure_services(task.env, cache=self.options.cache)
+            for service in services:
+                log.write(f"{service.service.name} stand-in: {service.env.path}")
             self.on_event("stage", task.id, "tests")
-            ws = await self.open(layer)
+            ws = await self.open(layer, services)
         try:
             if apply_patch:
                 patch = prediction.model_patch or ""
@@ -308,12 +322,16 @@ class Harness:
             (log_dir / "eval.sh").write_text(script)
             run = layer.run_dir
             await ws.write_bytes(f"{run}/eval.sh", script.encode())
+            command = f"/bin/bash {run}/eval.sh > {run}/test_output.txt 2>&1"
+            if services:
+                await ws.write_bytes(f"{run}/services.sh", wrapper_script(services, run_dir=run).encode())
+                command = f"/bin/bash {run}/services.sh"
             timeout = self.options.timeout_s or task.timeout_s
             t0 = time.monotonic()
-            ran = await ws.exec(
-                f"/bin/bash {run}/eval.sh > {run}/test_output.txt 2>&1", cwd=layer.testbed, timeout=timeout
-            )
+            ran = await ws.exec(command, cwd=layer.testbed, timeout=timeout)
             result.timings["tests_s"] = round(time.monotonic() - t0, 3)
+            if services:
+                await _check_services(ws, run, log, log_dir, services)
             try:
                 output = (await ws.read_bytes(f"{run}/test_output.txt")).decode("utf-8", errors="replace")
             except (SandboxError, OSError):
@@ -371,6 +389,25 @@ def _check_parser(task: Task) -> None:
         get_parser(task.log_parser)
     except KeyError as exc:
         raise EnvUnavailable(str(exc.args[0])) from None
+
+
+async def _check_services(
+    ws: Workspace, run: str, log: _InstanceLog, log_dir: Path, services: list[ServiceLayer]
+) -> None:
+    """Log where the stand-in services served and keep their logs (``service-NAME.log``, what
+    they were asked) beside the test log; EnvUnavailable when one did not start."""
+    for service in services:
+        name = f"service-{service.service.name}.log"
+        with contextlib.suppress(SandboxError, OSError):
+            (log_dir / name).write_bytes(await ws.read_bytes(f"{run}/{name}"))
+    with contextlib.suppress(SandboxError, OSError):
+        started = (await ws.read_bytes(f"{run}/{STARTED_FILE}")).decode(errors="replace").strip()
+        log.write(f"stand-in services: {started or 'none started'}")
+    try:
+        failed = (await ws.read_bytes(f"{run}/{FAILED_FILE}")).decode(errors="replace").strip()
+    except (SandboxError, OSError):
+        return
+    raise EnvUnavailable(failed or "a stand-in service did not start")
 
 
 def _python_prefix(python: str) -> str:

@@ -29,6 +29,15 @@ _NETWORK_SIGNS = re.compile(
     r"Temporary failure in name resolution|Name or service not known|Network is unreachable"
     r"|Failed to establish a new connection|Could not resolve host"
 )
+# An https request answered in plain http: a test wanted TLS from a loopback stand-in service
+# (``swerve.eval.services``), which serves http only (no certificate the tests would trust).
+_TLS_ON_PLAIN = re.compile(r"WRONG_VERSION_NUMBER")
+TLS_ON_STAND_IN = "https from the loopback stand-in (it serves plain http)"
+
+# Where a log names the host a test wanted: ``host='x'`` (urllib3, pytest's locals), else a URL's.
+_HOST_SIGNS = (re.compile(r"\bhost\s*=\s*'([^']+)'"), re.compile(r"\bhttps?://([A-Za-z0-9.-]+)"))
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "0.0.0.0", "::1"}
+_HOST_LOOKBACK = 40  # lines before a network error searched for the host
 
 
 @dataclass
@@ -69,11 +78,45 @@ def _failing(result: InstanceResult) -> str:
 
 
 def _needs_network(result: InstanceResult) -> bool:
+    log = _test_log(result)
+    return bool(_NETWORK_SIGNS.search(log) or _TLS_ON_PLAIN.search(log))
+
+
+def _test_log(result: InstanceResult) -> str:
     try:
-        log = (Path(result.log_dir) / "test_output.txt").read_text(errors="replace")
+        return (Path(result.log_dir) / "test_output.txt").read_text(errors="replace")
     except OSError:
-        return False
-    return bool(_NETWORK_SIGNS.search(log))
+        return ""
+
+
+def network_hosts(log: str) -> list[str]:
+    """The hosts a test log's network errors were about (the nearest host named on or before each
+    error's line), loopback left out, in order of first appearance; ``TLS_ON_STAND_IN`` when a test
+    asked a loopback stand-in for https."""
+    lines = log.splitlines()
+    hosts: list[str] = []
+    for i, line in enumerate(lines):
+        if _TLS_ON_PLAIN.search(line):
+            if TLS_ON_STAND_IN not in hosts:
+                hosts.append(TLS_ON_STAND_IN)
+            continue
+        if not _NETWORK_SIGNS.search(line):
+            continue
+        for j in range(i, max(-1, i - _HOST_LOOKBACK), -1):
+            found = next((m for sign in _HOST_SIGNS for m in sign.findall(lines[j])), None)
+            if found:
+                host = found.rstrip(".")
+                if host not in _LOCAL_HOSTS and host not in hosts:
+                    hosts.append(host)
+                break
+    return hosts
+
+
+def _network_detail(result: InstanceResult) -> str:
+    hosts = network_hosts(_test_log(result))
+    more = f" (+{len(hosts) - 5})" if len(hosts) > 5 else ""
+    where = f": {', '.join(hosts[:5])}{more}" if hosts else ""
+    return f"the tests need network access{where} ({_failing(result)})"
 
 
 async def validate_task(harness: Harness, task: Task) -> TaskValidation:
@@ -92,7 +135,7 @@ async def validate_task(harness: Harness, task: Task) -> TaskValidation:
         v.cause, v.detail = "environment", gold.cause
         return v
     if gold.outcome != RESOLVED and _needs_network(gold):
-        v.cause, v.detail = "environment", f"the tests need network access ({_failing(gold)})"
+        v.cause, v.detail = "environment", _network_detail(gold)
         return v
     if gold.outcome != RESOLVED:
         again = await harness.run_instance(task, Prediction(task.id, GOLD_RERUN_MODEL, task.gold_patch))

@@ -46,6 +46,7 @@ class EnvSpec:
     eval_env: tuple[tuple[str, str], ...] = ()  # environment variables for the tests
     instance_pins: tuple[str, ...] = ()  # this instance's own versions, installed over the shared venv
     system_tools: tuple[str, ...] = ()  # programs the tests need from the machine (``dot``)
+    services: tuple[str, ...] = ()  # stand-ins started on loopback for the tests (swerve.eval.services)
 
     def to_dict(self) -> dict[str, Any]:
         return {
