@@ -131,9 +131,12 @@ PYTEST_BUILD = " setuptools-scm==8.1.0 wheel==0.44.0"
 
 SPECS: dict[str, dict[str, RepoSpec]] = {
     "psf/requests": {
+        # up to 2.4 the tests read HTTPBIN_URL: a loopback httpbin serves them inside the sandbox
         **_versions(
-            "1.1 2.0 2.3 2.4 2.9", RepoSpec("3.9", REQUESTS_1_1, install=("python -m pip install .",))
+            "1.1 2.0 2.3 2.4",
+            RepoSpec("3.9", REQUESTS_1_1, install=("python -m pip install .",), services=("httpbin",)),
         ),
+        **_versions("2.9", RepoSpec("3.9", REQUESTS_1_1, install=("python -m pip install .",))),
         **_versions("2.26 2.27", RepoSpec("3.9", REQUESTS_2_26, install=("python -m pip install .",))),
     },
     "pallets/flask": _versions("2.3", RepoSpec("3.11", FLASK_2_3)),
