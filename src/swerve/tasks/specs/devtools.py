@@ -210,6 +210,8 @@ INSTANCE_PINS: dict[str, str] = {
     # its setup.cfg asks for astroid>=2.9.2,<=2.10.0-dev0 (the environment commit pins 2.11.3)
     "pylint-dev__pylint-5859": "astroid==2.9.3 wrapt==1.13.3",
     "pylint-dev__pylint-4970": "astroid==2.7.3",
+    # its pyproject asks for astroid>=2.12.2,<=2.14.0-dev0; the environment commit's tests pin 2.12.13
+    "pylint-dev__pylint-7114": "astroid==2.12.13",
     "pylint-dev__pylint-7277": "astroid==2.12.13",
     "pytest-dev__pytest-10356": "exceptiongroup==1.2.2",
     "pytest-dev__pytest-7324": "iniconfig==2.0.0",
