@@ -262,6 +262,36 @@ async def _build_env(spec: EnvSpec, python: str, path: Path, log: Path) -> None:
         f.write(f"[built in {time.monotonic() - started:.1f}s with {'uv' if uv else 'pip'}]\n")
 
 
+# -- compiler cache -------------------------------------------------------------------------------
+
+CCACHE_COMPILERS = ("gcc", "cc", "g++", "c++", "x86_64-linux-gnu-gcc", "x86_64-linux-gnu-g++")
+
+
+def compiler_cache_env(env: EnvLayer, base_dir: str) -> dict[str, str]:
+    """Build-time variables that send C/C++ compiles through ccache, with one cache per env layer
+    (``<cache root>/ccache/<env layer name>``) and paths under ``base_dir`` hashed as relative, so
+    the same sources checked out at another instance's path hit. Empty when ccache is missing
+    (the build then compiles everything, as without a cache)."""
+    ccache = shutil.which("ccache")
+    if ccache is None:
+        return {}
+    cache_dir = Path(env.path).parent.parent / "ccache" / Path(env.path).name
+    masquerade = cache_dir / "bin"
+    masquerade.mkdir(parents=True, exist_ok=True)
+    for name in CCACHE_COMPILERS:
+        link = masquerade / name
+        if not link.is_symlink():
+            with contextlib.suppress(FileExistsError):
+                link.symlink_to(ccache)
+    return {
+        "PATH": f"{masquerade}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "CCACHE_DIR": str(cache_dir / "store"),
+        "CCACHE_BASEDIR": base_dir,
+        "CCACHE_NOHASHDIR": "1",
+        "CCACHE_SLOPPINESS": "include_file_mtime,include_file_ctime,time_macros",
+    }
+
+
 # -- instance layers ------------------------------------------------------------------------------
 
 
@@ -453,6 +483,8 @@ async def build_instance_layer(
     Path(layer.activate).write_text(activation_script(layer, spec, offline=True))
     online = activation_script(layer, spec, offline=False)
     env_vars = base_env()
+    if spec.compiler_cache:
+        env_vars.update(compiler_cache_env(env, layer.path))
     commands = list(spec.pre_install)
     if spec.instance_pins:
         commands.insert(
@@ -463,6 +495,8 @@ async def build_instance_layer(
         code = await run_logged(["/bin/bash", "-c", script], log, env=env_vars, timeout=timeout)
         if code != 0:
             raise EnvUnavailable(f"install step failed (exit {code}): {command}: {_tail(log, 6)}", str(log))
+    if "CCACHE_DIR" in env_vars:
+        await run_logged(["ccache", "--show-stats"], log, env=env_vars, timeout=60)
     # What the install left in the checkout (build files, egg-info) is the starting state.
     await run_logged(["git", "-C", layer.testbed, "status", "--short"], log, env=env_vars, timeout=60)
     return layer

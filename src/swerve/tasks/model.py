@@ -46,8 +46,11 @@ class EnvSpec:
     eval_env: tuple[tuple[str, str], ...] = ()  # environment variables for the tests
     instance_pins: tuple[str, ...] = ()  # this instance's own versions, installed over the shared venv
     system_tools: tuple[str, ...] = ()  # programs the tests need from the machine (``dot``)
+    # compile C extensions at build time through ccache, one cache per env layer
+    compiler_cache: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"compiler_cache": True} if self.compiler_cache else {}
         return {
             "python": self.python,
             "pins": list(self.pins),
@@ -56,6 +59,7 @@ class EnvSpec:
             "pre_install": list(self.pre_install),
             "install": list(self.install),
             "eval_env": dict(self.eval_env),
+            **extra,
         }
 
 

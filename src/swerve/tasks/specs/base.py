@@ -35,6 +35,7 @@ class RepoSpec:
     pre_install: tuple[str, ...] = ()
     eval_env: tuple[tuple[str, str], ...] = ()
     system_tools: tuple[str, ...] = ()
+    compiler_cache: bool = False
 
     def env_spec(self) -> EnvSpec:
         return EnvSpec(
@@ -44,6 +45,7 @@ class RepoSpec:
             install=self.install,
             eval_env=self.eval_env,
             system_tools=self.system_tools,
+            compiler_cache=self.compiler_cache,
         )
 
 
