@@ -33,11 +33,13 @@ _EXTRA_31 = (
 )
 # build requirements of pyproject.toml (4.3+), installed into the env layer
 _BUILD = "wheel==0.44.0 setuptools-scm==7.1.0 extension-helpers==1.0.0"
-# 1.3: python 3.6 and the old set (setuptools 38.2.4 came from conda there)
+# 1.3: python 3.6 and the old set (setuptools 38.2.4 came from conda there). markupsafe 1.0 is
+# re-pinned 1.1.1: 1.0 is an sdist whose setup.py imports setuptools.Feature, which the newest
+# setuptools for Python 3.6 (the one its isolated build gets) no longer has
 _PINS_13 = (
     "setuptools==38.2.4 wheel==0.37.1 apipkg==2.1.1 async-generator==1.10 attrs==17.3.0 "
     "contextvars==2.4 coverage==6.2 cython==0.27.3 exceptiongroup==0.0.0a0 execnet==1.5.0 "
-    "hypothesis==3.44.2 idna==3.10 immutables==0.19 jinja2==2.10 markupsafe==1.0 numpy==1.16.0 "
+    "hypothesis==3.44.2 idna==3.10 immutables==0.19 jinja2==2.10 markupsafe==1.1.1 numpy==1.16.0 "
     "outcome==1.0.0 packaging==16.8 pluggy==0.6.0 psutil==5.4.2 py==1.11.0 pyerfa==1.7.0 "
     "pyparsing==3.1.4 pytest==3.3.1 pytest-arraydiff==0.1 pytest-astropy==0.2.1 "
     "pytest-astropy-header==0.1 pytest-cov==2.5.1 pytest-doctestplus==0.1.2 "
@@ -82,7 +84,8 @@ SPECS: dict[str, dict[str, RepoSpec]] = {
             python="3.6",
             pins=_PINS_13,
             install=INSTALL,
-            pre_install=_helpers("2.0.8"),
+            pre_install=_helpers("3.0.2"),
+            test_cmd="pytest -rA -vv -o console_output_style=classic --tb=no",
             compiler_cache=True,
         ),
         "3.1": RepoSpec(
