@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from swerve.tasks.envbuild import build_instance_layer, compiler_cache_env, ensure_env
+from swerve.tasks.envbuild import CCACHE_FOLDER, build_instance_layer, compiler_cache_env, ensure_env
 from swerve.tasks.model import EnvSpec
 from swerve.tasks.specs import INSTANCE_PINS, SPECS, instance_pins, spec_for
 
@@ -112,3 +112,7 @@ def test_a_c_extension_built_at_a_second_checkout_path_hits_the_cache(tmp_path: 
         counts.append(stats.get("direct_cache_hit", 0) + stats.get("preprocessed_cache_hit", 0))
         assert stats.get("cache_miss", 0) == 1, json.dumps(stats)  # the first compile only
     assert counts == [0, 1]  # the second checkout, at another path, compiled nothing
+    # the cache lives in the env layer (which a sandbox shows read-only); evaluations only read it
+    activate = (tmp_path / "instances" / "two" / "activate.sh").read_text()
+    assert f"CCACHE_DIR={env.path}/{CCACHE_FOLDER}/store" in activate
+    assert "CCACHE_READONLY=1" in activate and "CCACHE_TEMPDIR=" in activate

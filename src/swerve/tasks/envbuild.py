@@ -264,32 +264,38 @@ async def _build_env(spec: EnvSpec, python: str, path: Path, log: Path) -> None:
 
 # -- compiler cache -------------------------------------------------------------------------------
 
+CCACHE_FOLDER = ".swerve-ccache"
 CCACHE_COMPILERS = ("gcc", "cc", "g++", "c++", "x86_64-linux-gnu-gcc", "x86_64-linux-gnu-g++")
 
 
-def compiler_cache_env(env: EnvLayer, base_dir: str) -> dict[str, str]:
-    """Build-time variables that send C/C++ compiles through ccache, with one cache per env layer
-    (``<cache root>/ccache/<env layer name>``) and paths under ``base_dir`` hashed as relative, so
-    the same sources checked out at another instance's path hit. Empty when ccache is missing
-    (the build then compiles everything, as without a cache)."""
+def compiler_cache_env(env: EnvLayer, base_dir: str, *, temp_dir: str = "") -> dict[str, str]:
+    """Variables that send C/C++ compiles through ccache, with one cache per env layer, kept in
+    the layer's own ``.swerve-ccache`` folder so that a sandbox, which shows the env layer
+    read-only, reads it too. Paths under ``base_dir`` (the instance layer) are hashed as relative,
+    so the same sources checked out at another instance's path hit. With ``temp_dir`` the cache
+    is only read (evaluations: an offline reinstall recompiles from it, and adds nothing).
+    Empty when ccache is missing (the build then compiles everything, as without a cache)."""
     ccache = shutil.which("ccache")
     if ccache is None:
         return {}
-    cache_dir = Path(env.path).parent.parent / "ccache" / Path(env.path).name
+    cache_dir = Path(env.path) / CCACHE_FOLDER
     masquerade = cache_dir / "bin"
-    masquerade.mkdir(parents=True, exist_ok=True)
-    for name in CCACHE_COMPILERS:
-        link = masquerade / name
-        if not link.is_symlink():
-            with contextlib.suppress(FileExistsError):
-                link.symlink_to(ccache)
-    return {
-        "PATH": f"{masquerade}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+    if not temp_dir:
+        masquerade.mkdir(parents=True, exist_ok=True)
+        for name in CCACHE_COMPILERS:
+            link = masquerade / name
+            if not link.is_symlink():
+                with contextlib.suppress(FileExistsError):
+                    link.symlink_to(ccache)
+    found = {
         "CCACHE_DIR": str(cache_dir / "store"),
         "CCACHE_BASEDIR": base_dir,
         "CCACHE_NOHASHDIR": "1",
         "CCACHE_SLOPPINESS": "include_file_mtime,include_file_ctime,time_macros",
     }
+    if temp_dir:
+        found.update(CCACHE_READONLY="1", CCACHE_TEMPDIR=temp_dir)
+    return {"SWERVE_CCACHE_BIN": str(masquerade), **found}
 
 
 # -- instance layers ------------------------------------------------------------------------------
@@ -397,6 +403,12 @@ def activation_script(layer: InstanceLayer, spec: EnvSpec, *, offline: bool) -> 
         "{env_site}": layer.env.site_packages,
         "{testbed}": layer.testbed,
     }
+    if spec.compiler_cache:
+        temp = os.path.join(layer.path, "home", ".ccache-tmp") if offline else ""
+        cached = compiler_cache_env(layer.env, layer.path, temp_dir=temp)
+        if cached:
+            lines.append(f'export PATH={shlex.quote(cached.pop("SWERVE_CCACHE_BIN"))}:"$PATH"')
+            lines += [f"export {k}={shlex.quote(v)}" for k, v in cached.items()]
     for key, value in spec.eval_env:
         for mark, path in places.items():
             value = value.replace(mark, path)
@@ -483,8 +495,6 @@ async def build_instance_layer(
     Path(layer.activate).write_text(activation_script(layer, spec, offline=True))
     online = activation_script(layer, spec, offline=False)
     env_vars = base_env()
-    if spec.compiler_cache:
-        env_vars.update(compiler_cache_env(env, layer.path))
     commands = list(spec.pre_install)
     if spec.instance_pins:
         commands.insert(
@@ -495,8 +505,9 @@ async def build_instance_layer(
         code = await run_logged(["/bin/bash", "-c", script], log, env=env_vars, timeout=timeout)
         if code != 0:
             raise EnvUnavailable(f"install step failed (exit {code}): {command}: {_tail(log, 6)}", str(log))
-    if "CCACHE_DIR" in env_vars:
-        await run_logged(["ccache", "--show-stats"], log, env=env_vars, timeout=60)
+    if "CCACHE_DIR" in online:
+        stats = f"{online}ccache --show-stats\n"
+        await run_logged(["/bin/bash", "-c", stats], log, env=env_vars, timeout=60)
     # What the install left in the checkout (build files, egg-info) is the starting state.
     await run_logged(["git", "-C", layer.testbed, "status", "--short"], log, env=env_vars, timeout=60)
     return layer
