@@ -88,9 +88,10 @@ SPECS: dict[str, dict[str, RepoSpec]] = {
             test_cmd="pytest -rA -vv -o console_output_style=classic --tb=no",
             compiler_cache=True,
         ),
+        # pip as in its environment files: a newer one builds a setup.py-only checkout through PEP 660
         "3.1": RepoSpec(
             python="3.9",
-            pins=f"{_TEST_PINS} {_EXTRA_31} wheel==0.44.0 cython==0.29.30",
+            pins=f"{_TEST_PINS} {_EXTRA_31} wheel==0.44.0 cython==0.29.30 pip==24.2",
             install=INSTALL,
             pre_install=_helpers("3.2.2"),
             compiler_cache=True,
