@@ -2,8 +2,10 @@
 
 - The **env layer** is a venv built once from PyPI with the spec's pins, with the Python the spec
   asks for (found on this machine: PATH, pyenv, uv-managed), cached under
-  ``$SWERVE_CACHE/envs/<key>`` (default ``~/.cache/swerve``) and never written after it is built.
-  Built at its final path, so it works read-only from inside a sandbox that shows it there.
+  ``$SWERVE_CACHE/envs/<key>`` (default ``~/.cache/swerve``) and never written after it is built,
+  except for its compiler cache (``.swerve-ccache``, specs with ``compiler_cache``), which instance
+  builds fill and evaluations only read. Built at its final path, so it works read-only from
+  inside a sandbox that shows it there.
 - The **instance layer** holds the repository checked out at the base commit (``testbed/``) and a
   small per-instance venv (``venv/``) that sees the env layer's packages through a ``.pth`` file
   and gets the repository installed into it. Evaluations run in a fresh copy-on-write sandbox
