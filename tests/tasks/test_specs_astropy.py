@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
+from swerve.errors import EnvUnavailable
 from swerve.tasks.envbuild import CCACHE_FOLDER, build_instance_layer, compiler_cache_env, ensure_env
 from swerve.tasks.model import EnvSpec
 from swerve.tasks.specs import INSTANCE_PINS, SPECS, instance_pins, spec_for
@@ -116,3 +117,28 @@ def test_a_c_extension_built_at_a_second_checkout_path_hits_the_cache(tmp_path: 
     activate = (tmp_path / "instances" / "two" / "activate.sh").read_text()
     assert f"CCACHE_DIR={env.path}/{CCACHE_FOLDER}/store" in activate
     assert "CCACHE_READONLY=1" in activate and "CCACHE_TEMPDIR=" in activate
+
+
+def test_a_snapshot_missing_a_blob_is_environment_unavailable(tmp_path: Path) -> None:
+    repo = tmp_path / "snap"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "small.txt").write_text("kept\n")
+    (repo / "big.dat").write_text("absent from the snapshot\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    blob = subprocess.run([*git, "rev-parse", "HEAD:big.dat"], capture_output=True, text=True).stdout.strip()
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    env = asyncio.run(ensure_env(EnvSpec(python=HERE_PYTHON), cache=tmp_path / "cache"))
+    with pytest.raises(EnvUnavailable, match=r"snapshot lacks 1 file\(s\).*big\.dat"):
+        asyncio.run(
+            build_instance_layer(
+                tmp_path / "layer",
+                source=("git", str(repo)),
+                base_commit=head,
+                env=env,
+                spec=EnvSpec(python=HERE_PYTHON),
+            )
+        )

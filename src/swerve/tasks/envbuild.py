@@ -470,6 +470,23 @@ async def _checkout(
         if code != 0:
             what = f"{base_commit[:12]} from {location}" if kind == "git" else location
             raise EnvUnavailable(f"cannot check out {what}: {_tail(log, 3)}", str(log))
+    if kind == "git":
+        # a snapshot may lack some blobs (its largest files): git leaves those files out and
+        # may still exit 0, and tests would then fail for a reason that is not the patch's
+        missing = await asyncio.to_thread(
+            subprocess.run,
+            ["git", "-C", testbed, "ls-files", "--deleted"],
+            capture_output=True,
+            text=True,
+            env=git_env,
+        )
+        lost = missing.stdout.split()
+        if lost:
+            raise EnvUnavailable(
+                f"the repository snapshot lacks {len(lost)} file(s) of {base_commit[:12]} "
+                f"(objects absent from {location}): {', '.join(lost[:5])}",
+                str(log),
+            )
 
 
 async def build_instance_layer(
