@@ -2,8 +2,10 @@
 
 - The **env layer** is a venv built once from PyPI with the spec's pins, with the Python the spec
   asks for (found on this machine: PATH, pyenv, uv-managed), cached under
-  ``$SWERVE_CACHE/envs/<key>`` (default ``~/.cache/swerve``) and never written after it is built.
-  Built at its final path, so it works read-only from inside a sandbox that shows it there.
+  ``$SWERVE_CACHE/envs/<key>`` (default ``~/.cache/swerve``) and never written after it is built,
+  except for its compiler cache (``.swerve-ccache``, specs with ``compiler_cache``), which instance
+  builds fill and evaluations only read. Built at its final path, so it works read-only from
+  inside a sandbox that shows it there.
 - The **instance layer** holds the repository checked out at the base commit (``testbed/``) and a
   small per-instance venv (``venv/``) that sees the env layer's packages through a ``.pth`` file
   and gets the repository installed into it. Evaluations run in a fresh copy-on-write sandbox
@@ -262,6 +264,42 @@ async def _build_env(spec: EnvSpec, python: str, path: Path, log: Path) -> None:
         f.write(f"[built in {time.monotonic() - started:.1f}s with {'uv' if uv else 'pip'}]\n")
 
 
+# -- compiler cache -------------------------------------------------------------------------------
+
+CCACHE_FOLDER = ".swerve-ccache"
+CCACHE_COMPILERS = ("gcc", "cc", "g++", "c++", "x86_64-linux-gnu-gcc", "x86_64-linux-gnu-g++")
+
+
+def compiler_cache_env(env: EnvLayer, base_dir: str, *, temp_dir: str = "") -> dict[str, str]:
+    """Variables that send C/C++ compiles through ccache, with one cache per env layer, kept in
+    the layer's own ``.swerve-ccache`` folder so that a sandbox, which shows the env layer
+    read-only, reads it too. Paths under ``base_dir`` (the instance layer) are hashed as relative,
+    so the same sources checked out at another instance's path hit. With ``temp_dir`` the cache
+    is only read (evaluations: an offline reinstall recompiles from it, and adds nothing).
+    Empty when ccache is missing (the build then compiles everything, as without a cache)."""
+    ccache = shutil.which("ccache")
+    if ccache is None:
+        return {}
+    cache_dir = Path(env.path) / CCACHE_FOLDER
+    masquerade = cache_dir / "bin"
+    if not temp_dir:
+        masquerade.mkdir(parents=True, exist_ok=True)
+        for name in CCACHE_COMPILERS:
+            link = masquerade / name
+            if not link.is_symlink():
+                with contextlib.suppress(FileExistsError):
+                    link.symlink_to(ccache)
+    found = {
+        "CCACHE_DIR": str(cache_dir / "store"),
+        "CCACHE_BASEDIR": base_dir,
+        "CCACHE_NOHASHDIR": "1",
+        "CCACHE_SLOPPINESS": "include_file_mtime,include_file_ctime,time_macros",
+    }
+    if temp_dir:
+        found.update(CCACHE_READONLY="1", CCACHE_TEMPDIR=temp_dir)
+    return {"SWERVE_CCACHE_BIN": str(masquerade), **found}
+
+
 # -- instance layers ------------------------------------------------------------------------------
 
 
@@ -367,6 +405,12 @@ def activation_script(layer: InstanceLayer, spec: EnvSpec, *, offline: bool) -> 
         "{env_site}": layer.env.site_packages,
         "{testbed}": layer.testbed,
     }
+    if spec.compiler_cache:
+        temp = os.path.join(layer.path, "home", ".ccache-tmp") if offline else ""
+        cached = compiler_cache_env(layer.env, layer.path, temp_dir=temp)
+        if cached:
+            lines.append(f'export PATH={shlex.quote(cached.pop("SWERVE_CCACHE_BIN"))}:"$PATH"')
+            lines += [f"export {k}={shlex.quote(v)}" for k, v in cached.items()]
     for key, value in spec.eval_env:
         for mark, path in places.items():
             value = value.replace(mark, path)
@@ -426,6 +470,23 @@ async def _checkout(
         if code != 0:
             what = f"{base_commit[:12]} from {location}" if kind == "git" else location
             raise EnvUnavailable(f"cannot check out {what}: {_tail(log, 3)}", str(log))
+    if kind == "git":
+        # a snapshot may lack some blobs (its largest files): git leaves those files out and
+        # may still exit 0, and tests would then fail for a reason that is not the patch's
+        missing = await asyncio.to_thread(
+            subprocess.run,
+            ["git", "-C", testbed, "ls-files", "--deleted"],
+            capture_output=True,
+            text=True,
+            env=git_env,
+        )
+        lost = missing.stdout.split()
+        if lost:
+            raise EnvUnavailable(
+                f"the repository snapshot lacks {len(lost)} file(s) of {base_commit[:12]} "
+                f"(objects absent from {location}): {', '.join(lost[:5])}",
+                str(log),
+            )
 
 
 async def build_instance_layer(
@@ -463,6 +524,9 @@ async def build_instance_layer(
         code = await run_logged(["/bin/bash", "-c", script], log, env=env_vars, timeout=timeout)
         if code != 0:
             raise EnvUnavailable(f"install step failed (exit {code}): {command}: {_tail(log, 6)}", str(log))
+    if "CCACHE_DIR" in online:
+        stats = f"{online}ccache --show-stats\n"
+        await run_logged(["/bin/bash", "-c", stats], log, env=env_vars, timeout=60)
     # What the install left in the checkout (build files, egg-info) is the starting state.
     await run_logged(["git", "-C", layer.testbed, "status", "--short"], log, env=env_vars, timeout=60)
     return layer

@@ -47,8 +47,11 @@ class EnvSpec:
     instance_pins: tuple[str, ...] = ()  # this instance's own versions, installed over the shared venv
     system_tools: tuple[str, ...] = ()  # programs the tests need from the machine (``dot``)
     services: tuple[str, ...] = ()  # stand-ins started on loopback for the tests (swerve.eval.services)
+    # compile C extensions at build time through ccache, one cache per env layer
+    compiler_cache: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"compiler_cache": True} if self.compiler_cache else {}
         return {
             "python": self.python,
             "pins": list(self.pins),
@@ -57,6 +60,7 @@ class EnvSpec:
             "pre_install": list(self.pre_install),
             "install": list(self.install),
             "eval_env": dict(self.eval_env),
+            **extra,
         }
 
 

@@ -101,9 +101,7 @@ async def original_tests(
         calls = next((m["calls"] for m in result["messages"] if "calls" in m), None)
         if calls is None:
             errors = [m["error"] for m in result["messages"] if "error" in m]
-            out[task.id] = "the reference fails its own check: " + (
-                errors[0] if errors else result["status"]
-            )
+            out[task.id] = "the reference fails its own check: " + (errors[0] if errors else result["status"])
             continue
         seen: set[str] = set()
         tests = []

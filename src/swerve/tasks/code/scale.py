@@ -184,7 +184,9 @@ async def scale_task(verifier: Verifier, task: CodeTask, options: ScaleOptions, 
         try:
             proposed = await asyncio.wait_for(options.propose(task, options.propose_count), options.propose_s)
         except Exception as exc:  # a model that fails costs its own inputs only
-            out.notes.setdefault(task.id, []).append(f"the model proposed nothing: {type(exc).__name__}: {exc}")
+            out.notes.setdefault(task.id, []).append(
+                f"the model proposed nothing: {type(exc).__name__}: {exc}"
+            )
     deadline = time.monotonic() + options.generate_s
     try:
         made, reason = await asyncio.wait_for(

@@ -1,10 +1,10 @@
 """The folder ``swerve tasks scale-tests`` writes, itself a dataset for ``swerve eval`` / ``swerve gym``.
 
-    tasks.jsonl        the scaled tasks (original tests first, then the picked ones), swerve's schema
-    heldout.jsonl      per task, the generated tests not picked: for audits and for ``strength``
-    provenance.jsonl   per test: how it was made, whether it was kept and why, mutants it kills
-    mutants.jsonl      per task, each mutant: killed by the original tests, by the whole pool
-    report.json        per-task counts, the skipped tasks with reasons, the options used
+tasks.jsonl        the scaled tasks (original tests first, then the picked ones), swerve's schema
+heldout.jsonl      per task, the generated tests not picked: for audits and for ``strength``
+provenance.jsonl   per test: how it was made, whether it was kept and why, mutants it kills
+mutants.jsonl      per task, each mutant: killed by the original tests, by the whole pool
+report.json        per-task counts, the skipped tasks with reasons, the options used
 """
 
 from __future__ import annotations
@@ -34,8 +34,13 @@ def write_scaled(scaled: Scaled, out: Path, meta: dict[str, Any]) -> None:
     )
     _write_jsonl(out / "provenance.jsonl", scaled.provenance)
     _write_jsonl(out / "mutants.jsonl", [{"task_id": k, "mutants": v} for k, v in scaled.mutants.items()])
-    report = {"schema": "swerve.scaled-tests/1", **meta, "tasks": scaled.stats, "skipped": scaled.skipped,
-              "notes": scaled.notes}
+    report = {
+        "schema": "swerve.scaled-tests/1",
+        **meta,
+        "tasks": scaled.stats,
+        "skipped": scaled.skipped,
+        "notes": scaled.notes,
+    }
     (out / "report.json").write_text(json.dumps(report, indent=1))
 
 

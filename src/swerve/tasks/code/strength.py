@@ -67,7 +67,11 @@ async def _verdicts(
     for p in programs:
         t = p.task
         originals = [x for x in t.tests if x.origin == "original"]
-        jobs.append(check_job(t, p.code, limits) if t.check else tests_job(t, p.code, [x.args for x in originals], limits))
+        jobs.append(
+            check_job(t, p.code, limits)
+            if t.check
+            else tests_job(t, p.code, [x.args for x in originals], limits)
+        )
         jobs.append(tests_job(t, p.code, [x.args for x in t.tests], limits))
         jobs.append(tests_job(t, p.code, [x.args for x in heldout.get(t.id, [])], limits))
     results = await verifier.run(jobs)
@@ -115,7 +119,9 @@ async def measure_strength(
     pool = {"mutants": 0, "equivalent": 0, "wrong_first": 0, "wrong_second": 0, "wrong_samples": 0,
             "correct": 0}  # fmt: skip
     audit: list[str] = []  # samples only the new tests reject: a wrong answer, or a test off the domain
-    per_task: dict[str, dict[str, int]] = {t.id: {"mutants": 0, "equivalent": 0, "original": 0, "scaled": 0} for t in tasks}
+    per_task: dict[str, dict[str, int]] = {
+        t.id: {"mutants": 0, "equivalent": 0, "original": 0, "scaled": 0} for t in tasks
+    }
     for p, v in zip(programs, verdicts, strict=True):
         wrong = not (v["original"] and v["scaled"] and v["heldout"])  # the strongest judge
         if p.kind == "mutant":
@@ -177,6 +183,7 @@ ROWS = (
 
 def table(figures: dict[str, Any]) -> list[str]:
     """The side-by-side table."""
+
     def cell(value: Any) -> str:
         return "-" if value is None else (f"{value:.2f}" if isinstance(value, float) and value > 1 else
                                           f"{value:.1%}" if isinstance(value, float) else str(value))  # fmt: skip

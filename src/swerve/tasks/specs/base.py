@@ -36,6 +36,7 @@ class RepoSpec:
     eval_env: tuple[tuple[str, str], ...] = ()
     system_tools: tuple[str, ...] = ()
     services: tuple[str, ...] = ()  # loopback stand-ins for the tests ("httpbin": swerve.eval.services)
+    compiler_cache: bool = False
 
     def env_spec(self) -> EnvSpec:
         return EnvSpec(
@@ -46,6 +47,7 @@ class RepoSpec:
             eval_env=self.eval_env,
             system_tools=self.system_tools,
             services=self.services,
+            compiler_cache=self.compiler_cache,
         )
 
 
