@@ -106,4 +106,6 @@ SPECS: dict[str, dict[str, RepoSpec]] = {
 INSTANCE_PINS: dict[str, str] = {
     "astropy__astropy-13398": "hypothesis==6.46.7",
     "astropy__astropy-13453": "hypothesis==6.46.7",
+    # its eval script asks pip for 'pytest<7.2' (offline in the sandbox: satisfied only if present)
+    "astropy__astropy-8707": "pytest==7.1.3",
 }
