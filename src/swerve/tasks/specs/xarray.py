@@ -5,10 +5,11 @@ dask 2022.8.1, pytest 7.4.0, ...). The sets below are its per-instance environme
 pip by bench/swebench_env_pins.py (most common set per version), resolved with ``uv pip compile``
 for CPython 3.10 on linux; every pip-section pin is kept as SWE-bench has it.
 
-Left out (conda-only, nothing on PyPI installs them): cdms2, cdtime, cdat_info, libcf, distarray
+Left out (conda-only; uv finds none of them on PyPI): cdms2, cdtime, cdat_info, libcf, distarray
 (CDAT's; PyPI's distarray is another project), esmpy (needs the ESMF C library). xarray's tests
-importorskip these (cdms2 round trips in test_dataarray.py), so those tests skip here; they skip
-or fail in SWE-bench's own image as well and none is in a PASS_TO_PASS list checked so far.
+importorskip cdms2, so test_dataarray.py's test_to_and_from_cdms2_{classic,sgrid,ugrid} skip here;
+they are in the PASS_TO_PASS lists of pydata__xarray-3305, -4695 and -6992, which therefore cannot
+resolve here: environment-unavailable, cause "cdms2 is conda-only".
 Dropped: dask-expr (every release needs pandas>=2; dask 2022.8.1 never imports it).
 Relaxed to the newest version that fits the pip section (SWE-bench's conda version needs what the
 pip section forbids, e.g. numpy>=1.24 or pytest>=8.3.3; conda installed them side by side without a
