@@ -7,7 +7,7 @@ for CPython 3.10 on linux; every pip-section pin is kept as SWE-bench has it.
 
 Left out (conda-only; uv finds none of them on PyPI): cdms2, cdtime, cdat_info, libcf, distarray
 (CDAT's; PyPI's distarray is another project), esmpy (needs the ESMF C library). xarray's tests
-importorskip cdms2, so test_dataarray.py's test_to_and_from_cdms2_{classic,sgrid,ugrid} skip here;
+importorskip cdms2, so test_dataarray.py's test_to_and_from_cdms2_classic and _ugrid skip here;
 they are in the PASS_TO_PASS lists of pydata__xarray-3305, -4695 and -6992, which therefore cannot
 resolve here: environment-unavailable, cause "cdms2 is conda-only".
 Dropped: dask-expr (every release needs pandas>=2; dask 2022.8.1 never imports it).
