@@ -15,6 +15,10 @@ Relaxed to the newest version that fits the pip section (SWE-bench's conda versi
 pip section forbids, e.g. numpy>=1.24 or pytest>=8.3.3; conda installed them side by side without a
 consistency check): zarr, rasterio, scitools-iris, distributed, pytest-env, cf-units with
 antlr4-python3-runtime (cf-units 3.2.0 pins antlr 4.7.2, conda had 4.11.1).
+
+Per instance: only pydata__xarray-6599's file differs from its version's set (newer releases of the
+same packages, matplotlib 3.10.0, iris 3.11.0, ...); its gold patch resolves on the shared 2022.03
+set, so INSTANCE_PINS stays empty. Lite's 0.12 instances without a file of their own use 0.12's.
 """
 
 from __future__ import annotations
