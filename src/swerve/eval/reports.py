@@ -107,6 +107,7 @@ def read_instance_result(log_dir: Path) -> InstanceResult | None:
     if result.outcome in GRADED and not (log_dir / REPORT_FILE).exists():
         return None
     result.reused = True
+    result.log_dir = str(log_dir)  # where it is now, should the folder have moved
     return result
 
 
