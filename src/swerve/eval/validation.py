@@ -24,6 +24,7 @@ from swerve.tasks.model import Task
 from swerve.tasks.swebench import GOLD_MODEL, Prediction
 
 GOLD_RERUN_MODEL = "gold-rerun"
+_IMPORT_SKIP = re.compile(r"^SKIPPED \[\d+\] ([^\s:]+):\d+: could not import '([^']+)'", re.M)
 # Signs in a test log that tests wanted the network (sandboxes have none).
 _NETWORK_SIGNS = re.compile(
     r"Temporary failure in name resolution|Name or service not known|Network is unreachable"
@@ -89,6 +90,28 @@ def _test_log(result: InstanceResult) -> str:
         return ""
 
 
+def missing_modules(log: str, failing: list[str]) -> list[str]:
+    """The modules whose failed import skipped every one of the ``failing`` tests (pytest's
+    ``SKIPPED [n] FILE:LINE: could not import 'M'`` lines, for the test's file), or [] when some
+    failing test ran, or was left out for another reason."""
+    by_file: dict[str, set[str]] = {}
+    for file, module in _IMPORT_SKIP.findall(log):
+        by_file.setdefault(file, set()).add(module)
+    modules: set[str] = set()
+    for test in failing:
+        if f"{test} " in log or f"{test}\n" in log:
+            return []  # the test ran (or errored) under its own name
+        found = by_file.get(test.split("::", 1)[0])
+        if not found:
+            return []
+        modules |= found
+    return sorted(modules)
+
+
+def _failing_tests(result: InstanceResult) -> list[str]:
+    return [t for status in result.tests_status.values() for t in status.get("failure", [])]
+
+
 def network_hosts(log: str) -> list[str]:
     """The hosts a test log's network errors were about (the nearest host named on or before each
     error's line), loopback left out, in order of first appearance; ``TLS_ON_STAND_IN`` when a test
@@ -136,6 +159,11 @@ async def validate_task(harness: Harness, task: Task) -> TaskValidation:
         return v
     if gold.outcome != RESOLVED and _needs_network(gold):
         v.cause, v.detail = "environment", _network_detail(gold)
+        return v
+    modules = missing_modules(_test_log(gold), _failing_tests(gold)) if gold.outcome != RESOLVED else []
+    if modules:
+        v.cause = "environment"
+        v.detail = f"the failing tests were skipped: no {', '.join(modules)} here ({_failing(gold)})"
         return v
     if gold.outcome != RESOLVED:
         again = await harness.run_instance(task, Prediction(task.id, GOLD_RERUN_MODEL, task.gold_patch))
