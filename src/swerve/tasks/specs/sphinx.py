@@ -70,8 +70,9 @@ SPHINX_OLD_PRE = (
     "sed -i \"s/'packaging',/'packaging', 'markupsafe<=2.0.1',/\" setup.py",
     "sed -i 's/sphinxcontrib-htmlhelp>=2.0.0/sphinxcontrib-htmlhelp>=2.0.0,<=2.0.4/' setup.py",
     "sed -i 's/sphinxcontrib-serializinghtml>=1.1.5/sphinxcontrib-serializinghtml>=1.1.5,<=1.1.9/' setup.py",
-    "sed -i 's/sphinxcontrib-htmlhelp$/sphinxcontrib-htmlhelp<=2.0.4/' setup.py",
-    "sed -i 's/sphinxcontrib-serializinghtml$/sphinxcontrib-serializinghtml<=1.1.9/' setup.py",
+    # before 4.2 setup.py names them with no version ('sphinxcontrib-htmlhelp',)
+    "sed -i \"s/'sphinxcontrib-htmlhelp'/'sphinxcontrib-htmlhelp<=2.0.4'/\" setup.py",
+    "sed -i \"s/'sphinxcontrib-serializinghtml'/'sphinxcontrib-serializinghtml<=1.1.9'/\" setup.py",
 )
 SPHINX_INSTALL = ("python -m pip install -e .[test]",)
 # tox-current-env links .tox/py39/bin/python to the interpreter itself, which outside its venv
