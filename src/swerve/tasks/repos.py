@@ -11,6 +11,7 @@ import os
 import shutil
 import tarfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from swerve.tasks.model import RepoSource, Task
@@ -25,7 +26,7 @@ def is_git_dir(path: Path) -> bool:
     return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
 
 
-def find_repo(repo: str, roots: list[str | Path]) -> Path | None:
+def find_repo(repo: str, roots: Sequence[str | Path]) -> Path | None:
     """The local git repository for ``owner/name`` under any of ``roots``, or None."""
     if "/" not in repo:
         names = [repo]
@@ -41,14 +42,14 @@ def find_repo(repo: str, roots: list[str | Path]) -> Path | None:
     return None
 
 
-def describe_search(repo: str, roots: list[str | Path]) -> str:
+def describe_search(repo: str, roots: Sequence[str | Path]) -> str:
     if not roots:
         return f"repository {repo} is not available: no --repos directory given"
     where = ", ".join(str(r) for r in roots)
     return f"repository {repo} not found under {where} (looked for <owner>__<name>, <owner>/<name>, <owner>+<name>)"
 
 
-def resolve_source(task: Task, roots: list[str | Path]) -> tuple[str, str] | None:
+def resolve_source(task: Task, roots: Sequence[str | Path]) -> tuple[str, str] | None:
     """(kind, path-or-url) to check out for ``task``: kind is "git", "dir" or "sdist"; None if missing."""
     src: RepoSource = task.source
     if src.kind == "snapshot":
