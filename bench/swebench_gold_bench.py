@@ -196,6 +196,15 @@ async def run(args: argparse.Namespace) -> int:
         sandbox=NamespaceSandbox(),
         timeout_s=args.timeout,
     )
+    not_run: list = []
+    if args.report_only:
+
+        def has(model: str, t) -> bool:
+            return (opts.log_root / run_id / model / t.id / "swerve.json").exists()
+
+        not_run = [t for t in tasks if not (has("gold", t) and has("no-patch", t))]
+        tasks = [t for t in tasks if t not in not_run]
+        print(f"report only: {len(tasks)} instances with results, {len(not_run)} not run", flush=True)
     if args.rerun_unavailable:
         gone = forget_unavailable(opts.log_root, [run_id, run_id + "-bare"])
         print(f"running again {gone} results that ended before grading", flush=True)
@@ -216,6 +225,9 @@ async def run(args: argparse.Namespace) -> int:
         )
         bare_harness = Harness(bare_opts, on_event=progress)
         sample = bare_sample(tasks, report, args.bare_per_repo)
+        if args.report_only:
+            done_bare = bare_opts.log_root / bare_opts.run_id / "gold"
+            sample = [t for t in sample if (done_bare / t.id / "swerve.json").exists()]
         bare_results = await asyncio.gather(
             *(bare_harness.run_instance(t, Prediction(t.id, "gold", t.gold_patch)) for t in sample)
         )
@@ -244,6 +256,8 @@ async def run(args: argparse.Namespace) -> int:
                 row[model]["log_dir"] = str(folder)
         row["bare"] = bare.get(t.id)
         rows.append(row)
+    for t in not_run:
+        rows.append({"id": t.id, "repo": t.repo, "splits": splits[t.id], "not_run": True})
 
     parity_result = (
         {"compared": 0, "skipped": "--no-parity"} if args.no_parity else parity(records, rows, workdir)
@@ -253,6 +267,7 @@ async def run(args: argparse.Namespace) -> int:
         "run_id": run_id,
         "datasets": datasets,
         "instances": len(tasks),
+        "not_run": len(not_run),
         "gold_resolved": sum(1 for r in rows if r.get("gold", {}).get("outcome") == "resolved"),
         "no_patch_resolved": sum(1 for r in rows if r.get("no-patch", {}).get("outcome") == "resolved"),
         "valid": report["valid"],
@@ -285,18 +300,23 @@ def repo_tables(rows: list[dict]) -> str:
         out += [
             f"### {split}",
             "",
-            "| repository | instances | gold resolved | no patch resolved | not resolvable here (cause) |",
-            "| --- | ---: | ---: | ---: | --- |",
+            "| repository | instances | gold resolved | no patch resolved | not run yet | not resolvable here (cause) |",
+            "| --- | ---: | ---: | ---: | ---: | --- |",
         ]
         mine = [r for r in rows if split in r["splits"]]
         for repo in [*sorted({r["repo"] for r in mine}), "**total**"]:
             group = [r for r in mine if repo in ("**total**", r["repo"])]
             gold = sum(1 for r in group if (r.get("gold") or {}).get("outcome") == "resolved")
             nop = sum(1 for r in group if (r.get("no-patch") or {}).get("outcome") == "resolved")
-            causes = [r for r in group if (r.get("gold") or {}).get("outcome") != "resolved"]
-            why = "; ".join(f"{r['id']}: {r['cause']}: {r['detail'][:100]}" for r in causes)
+            waiting = sum(1 for r in group if r.get("not_run"))
+            causes = [
+                r
+                for r in group
+                if not r.get("not_run") and (r.get("gold") or {}).get("outcome") != "resolved"
+            ]
+            why = "; ".join(f"{r['id']}: {r['cause']}: {r['detail'].split(' (')[0][:90]}" for r in causes)
             why = f"{len(causes)}" if repo == "**total**" and causes else why
-            out.append(f"| {repo} | {len(group)} | {gold} | {nop} | {why} |")
+            out.append(f"| {repo} | {len(group)} | {gold} | {nop} | {waiting} | {why} |")
         out.append("")
     out += [
         "| repository | n | sandboxed run (s) | its eval script in the sandbox (s) | n bare | the eval script bare (s) |",
@@ -324,6 +344,9 @@ def markdown(rows: list[dict]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        if r.get("not_run"):
+            lines.append(f"| {r['id']} | not run | not run | - | - | - | |")
+            continue
         gold = r.get("gold") or {}
         nop = r.get("no-patch") or {}
         bare = (r.get("bare") or {}).get("timings", {})
@@ -355,6 +378,11 @@ def main() -> int:
     p.add_argument("--no-bare", action="store_true", help="skip the bare (unsandboxed) timing runs")
     p.add_argument(
         "--bare-per-repo", type=int, default=5, help="bare timing runs per repository (0: every instance)"
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing new: tables from the instances this run id has finished (the rest: not run)",
     )
     p.add_argument("--timeout", type=float, help="seconds per instance (default: the task's own)")
     p.add_argument(
