@@ -124,7 +124,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     # The generated tasks' venvs are built offline, from uv's cache: fill it once with the pins.
     uv, warm = Path(sys.executable).parent / "uv", tmp_path_factory.mktemp("warm") / "venv"
     if uv.exists() and subprocess.run([str(uv), "venv", "-q", str(warm)]).returncode == 0:
-        subprocess.run([str(uv), "pip", "install", "-q", "--python", str(warm / "bin" / "python"), *PYTEST_PINS])
+        subprocess.run(
+            [str(uv), "pip", "install", "-q", "--python", str(warm / "bin" / "python"), *PYTEST_PINS]
+        )
     return {**os.environ, "SWERVE_CACHE": str(cache), "UV_OFFLINE": "1", "PYTHONPATH": src}
 
 
