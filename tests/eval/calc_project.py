@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import textwrap
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from swerve.tasks.model import EnvSpec, RepoSource, Task
@@ -109,6 +111,18 @@ SWEBENCH_REPORT_KEYS = (
     "error_ids",
     "schema_version",
 )
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` as a fixed test user; its stdout."""
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
 
 
 def assert_swebench_report_keys(report: dict[str, Any]) -> None:

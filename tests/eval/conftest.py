@@ -4,25 +4,13 @@ sandboxes an evaluation can run in."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from calc_project import CALC, ENV, TESTS, make_calc_task, namespace_usable
+from calc_project import CALC, ENV, TESTS, git, make_calc_task, namespace_usable
 
 from swerve.tasks.model import Task
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,12 @@ address in HTTPBIN_URL; tests that reach real hosts still fail; bad service name
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import textwrap
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from calc_project import ENV, TEST_COMMAND, namespace_usable
+from calc_project import ENV, TEST_COMMAND, git, namespace_usable
 
 from swerve.eval.harness import EvalOptions, Harness
 from swerve.eval.reports import ENV_UNAVAILABLE, RESOLVED, UNRESOLVED, InstanceResult
@@ -53,17 +52,6 @@ NOTE_PATCH = (
     "diff --git a/NOTE b/NOTE\nnew file mode 100644\n--- /dev/null\n+++ b/NOTE\n@@ -0,0 +1 @@\n+a note\n"
 )
 SERVED = ("tests/test_web.py::test_get", "tests/test_web.py::test_post")
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
