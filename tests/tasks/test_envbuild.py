@@ -89,6 +89,53 @@ def test_instance_layer_sees_the_env_and_installs_only_into_itself(tmp_path: Pat
     assert any("demo" in name for name in os.listdir(site_packages(layer.venv)))
 
 
+PROBE_BACKEND = """
+import importlib.util, os
+with open(os.environ["PROBE_OUT"], "w") as f:
+    f.write("seen" if importlib.util.find_spec("env_only_probe") else "hidden")
+def get_requires_for_build_wheel(config_settings=None):
+    raise RuntimeError("probe recorded")
+"""
+
+
+@pytest.mark.parametrize("version", ["3.9", HERE_PYTHON])
+def test_isolated_builds_do_not_see_the_env_layer(tmp_path: Path, version: str) -> None:
+    """pip's build isolation hides the instance venv's packages; the env layer's must be hidden
+    too, or an old pinned setuptools there shadows the one the project's build asks for."""
+    if find_python(version) is None:
+        pytest.skip(f"no Python {version} on this machine")
+    env = asyncio.run(ensure_env(EnvSpec(python=version), cache=tmp_path / "cache"))
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "README").write_text("x\n")
+    layer = asyncio.run(
+        build_instance_layer(
+            tmp_path / "layer",
+            source=("dir", str(project)),
+            base_commit="",
+            env=env,
+            spec=EnvSpec(python=version),
+        )
+    )
+    Path(env.site_packages, "env_only_probe.py").write_text("")
+    python = f"{layer.venv}/bin/python"
+    plain = subprocess.run([python, "-c", "import env_only_probe"], capture_output=True)
+    assert plain.returncode == 0  # the layer's own interpreter sees the env
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "probe_backend.py").write_text(PROBE_BACKEND)
+    (build / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "probe_backend"\nbackend-path = ["."]\n'
+    )
+    out = tmp_path / "seen.txt"
+    subprocess.run(
+        [python, "-m", "pip", "wheel", "--no-index", "--no-deps", "-w", str(tmp_path / "w"), str(build)],
+        capture_output=True,
+        env={**os.environ, "PROBE_OUT": str(out), "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
+    assert out.read_text() == "hidden"
+
+
 def test_failed_install_step_is_environment_unavailable(tmp_path: Path) -> None:
     env = asyncio.run(ensure_env(EnvSpec(python=HERE_PYTHON), cache=tmp_path / "cache"))
     project = tmp_path / "proj"

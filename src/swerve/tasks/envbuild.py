@@ -365,8 +365,11 @@ def make_overlay_venv(venv: str, env: EnvLayer) -> None:
         link = os.path.join(venv, "bin", name)
         if not os.path.lexists(link):
             os.symlink("python", link)
+    # ``known_paths`` is the set of the ``addsitedir`` call reading this file. Passing it on makes
+    # the env's folder count as part of this site: pip's build isolation, which re-reads this site
+    # to find the paths to drop, then drops the env's too (before 3.11 it would stay visible).
     with open(os.path.join(own_site, "_swerve_env.pth"), "w") as f:
-        f.write(f"import site; site.addsitedir({env.site_packages!r})\n")
+        f.write(f"import site; site.addsitedir({env.site_packages!r}, locals().get('known_paths'))\n")
     python = os.path.join(venv, "bin", "python")
     for entry in sorted(os.listdir(env.bin)):
         source = os.path.join(env.bin, entry)

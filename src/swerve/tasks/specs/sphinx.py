@@ -73,6 +73,8 @@ SPHINX_OLD_PRE = (
     # before 4.2 setup.py names them with no version ('sphinxcontrib-htmlhelp',)
     "sed -i \"s/'sphinxcontrib-htmlhelp'/'sphinxcontrib-htmlhelp<=2.0.4'/\" setup.py",
     "sed -i \"s/'sphinxcontrib-serializinghtml'/'sphinxcontrib-serializinghtml<=1.1.9'/\" setup.py",
+    # jsmath 2.0 (2025, after SWE-bench built its images) needs Sphinx 5
+    "sed -i \"s/'sphinxcontrib-jsmath'/'sphinxcontrib-jsmath<=1.0.1'/\" setup.py",
 )
 SPHINX_INSTALL = ("python -m pip install -e .[test]",)
 # tox-current-env links .tox/py39/bin/python to the interpreter itself, which outside its venv
@@ -109,6 +111,8 @@ SPECS: dict[str, dict[str, RepoSpec]] = {
 }
 INSTANCE_PINS: dict[str, str] = {
     "sphinx-doc__sphinx-10323": "coverage==7.6.4 docutils==0.17.1 pytest-cov==5.0.0",
+    # Lite only (no environment file): its setup.py asks docutils<0.18, as 10323's does
+    "sphinx-doc__sphinx-10325": "docutils==0.17.1",
     "sphinx-doc__sphinx-8035": "certifi==2024.12.14 charset-normalizer==3.4.1 coverage==7.6.10 packaging==24.2 pytest==8.3.4 pytest-cov==6.0.0 six==1.17.0 tomli==2.2.1 urllib3==2.3.0 virtualenv==20.28.1",
     "sphinx-doc__sphinx-8459": "typed-ast==1.5.5",
     "sphinx-doc__sphinx-8475": "certifi==2024.12.14 charset-normalizer==3.4.1 coverage==7.6.10 packaging==24.2 pytest==8.3.4 pytest-cov==6.0.0 six==1.17.0 tomli==2.2.1 typed-ast==1.5.5 urllib3==2.3.0 virtualenv==20.28.1",
