@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from swerve.tasks.code import CodeTask, IOTest
-from swerve.tasks.code.server import encode
+from swerve.tasks.code.codec import encode
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 START = 'def add(a, b):\n    """Combine a and b."""\n'

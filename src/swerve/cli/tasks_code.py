@@ -25,6 +25,10 @@ def add_actions(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--baseline", type=int, default=100, help="candidates the baseline judges")
     p.add_argument("--workers", type=int, default=2, help="sandboxes at once (default 2)")
     p.add_argument("--isolation", choices=("namespace", "none"), default="namespace")
+    p.add_argument(
+        "--reuse", type=int, default=1, metavar="N",
+        help="jobs one child may run one after another (default 1: a fork per candidate)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     p.set_defaults(func=bench_reward)
     _add_scale(actions)
@@ -46,14 +50,14 @@ def bench_reward(args: argparse.Namespace) -> int:
     from swerve.errors import SwerveError
     from swerve.tasks.code.rewardbench import bench_reward as measure
 
-    if args.candidates < 1 or args.baseline < 1 or args.workers < 1:
-        return _fail("--candidates, --baseline and --workers must be at least 1")
+    if min(args.candidates, args.baseline, args.workers, args.reuse) < 1:
+        return _fail("--candidates, --baseline, --workers and --reuse must be at least 1")
     try:
         tasks, hidden = _tasks(args.dataset)
         figures = asyncio.run(
             measure(
                 tasks, candidates=args.candidates, baseline=args.baseline, workers=args.workers,
-                isolation=args.isolation, hidden=hidden,
+                isolation=args.isolation, hidden=hidden, reuse=args.reuse,
             )
         )  # fmt: skip
     except SwerveError as exc:
@@ -61,7 +65,8 @@ def bench_reward(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(figures, indent=1))
         return 0
-    print(f"tasks {figures['tasks']}, isolation {figures['isolation']}, {figures['workers']} workers")
+    shared = f"shared children of {args.reuse} jobs" if args.reuse > 1 else "a fork per candidate"
+    print(f"tasks {figures['tasks']}, isolation {figures['isolation']}, {figures['workers']} workers, {shared}")
     print(f"{'pool':<11}{'judge':<36}{'verdicts':>9}{'seconds':>9}{'verdicts/s':>12}")
     for name, f in figures["pools"].items():
         print(f"{name:<11}{'verifier (fork server, sandboxed)':<36}{f['candidates']:>9}"

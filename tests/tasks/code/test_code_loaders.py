@@ -10,8 +10,8 @@ import pytest
 
 from swerve.errors import TaskError
 from swerve.tasks.code import CodeTask, IOTest, is_code_dataset, load_candidates, load_code_tasks
+from swerve.tasks.code.codec import decode, encode
 from swerve.tasks.code.loaders import write_code_tasks
-from swerve.tasks.code.server import decode, encode
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -98,7 +98,7 @@ def test_encoding_refuses_objects_that_are_not_plain_data():
         def __eq__(self, other):
             return True
 
-    from swerve.tasks.code.server import Unencodable
+    from swerve.tasks.code.codec import Unencodable
 
     with pytest.raises(Unencodable):
         encode([1, Always()])

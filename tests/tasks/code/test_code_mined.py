@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from swerve.tasks.code.codec import decode
 from swerve.tasks.code.mined import load_mined, mine_module
-from swerve.tasks.code.server import decode
 
 MODULE = '''"""A module."""
 import re

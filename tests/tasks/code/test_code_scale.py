@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from swerve.tasks.code import CodeTask, IOTest, load_code_tasks
+from swerve.tasks.code.codec import encode
 from swerve.tasks.code.scale import ScaleOptions, scale_tasks
 from swerve.tasks.code.scaledir import read_heldout, write_scaled
-from swerve.tasks.code.server import encode
 from swerve.tasks.code.strength import measure_strength
 from swerve.tasks.code.verifier import Verifier
 

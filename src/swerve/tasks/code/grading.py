@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from swerve.tasks.code.codec import decode
 from swerve.tasks.code.model import CodeTask, IOTest
-from swerve.tasks.code.server import decode
 from swerve.tasks.code.verifier import Verdict, Verifier, VerifyLimits, judge, judge_check
 
 Mode = Literal["tests", "check"]

@@ -18,8 +18,8 @@ import builtins
 import sys
 from pathlib import Path
 
+from swerve.tasks.code.codec import Unencodable, encode
 from swerve.tasks.code.model import CodeTask, IOTest
-from swerve.tasks.code.server import Unencodable, encode
 
 _BUILTINS = set(dir(builtins))
 

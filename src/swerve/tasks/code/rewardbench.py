@@ -109,19 +109,20 @@ async def bench_reward(
     isolation: Isolation = "namespace",
     hidden: Sequence[str] = (),
     seed: int = 0,
+    reuse: int = 1,
 ) -> dict[str, Any]:
     """Measure both ways on the same candidates, for two pools: the references (every verdict a
     pass, every test run) and their mutants (wrong answers, crashes, some time-outs)."""
     limits = VerifyLimits()
     rng = random.Random(seed)
-    async with Verifier(workers=workers, isolation=isolation, hidden=hidden) as verifier:
+    async with Verifier(workers=workers, isolation=isolation, hidden=hidden, reuse=reuse) as verifier:
         ready, skipped = await with_io_tests(verifier, tasks)
         pools: dict[str, list[tuple[CodeTask, str]]] = {
             "references": [(t, t.reference) for t in ready],
             "mutants": [(t, program) for t in ready for _, program in mutants_of(t, 12)],
         }
         figures: dict[str, Any] = {"tasks": len(ready), "skipped": skipped, "isolation": isolation,
-                                   "workers": workers, "pools": {}}  # fmt: skip
+                                   "workers": workers, "reuse": reuse, "pools": {}}  # fmt: skip
         for name, pool in pools.items():
             rng.shuffle(pool)
             pool = (pool * (candidates // max(1, len(pool)) + 1))[:candidates]

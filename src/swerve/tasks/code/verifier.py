@@ -8,6 +8,10 @@ judged here (``judge``) against expected values the sandbox never held.
 
 When a batch's server dies (a candidate killed it), the job it was running fails with that reason
 and the rest of the batch runs again in a new one: one candidate never costs another its verdict.
+``reuse=N`` lets one child run up to N candidates one after another instead of a fork each: a
+candidate that leaves any trace (a changed module, class, builtin or interpreter setting, a
+thread, a timer, a signal handler, a file, an audit event of reaching into the interpreter)
+ends its child, so the next one starts from a fresh fork (``child._Watch``).
 ``isolation="none"`` runs the same server as a plain subprocess (no namespaces), for machines
 without them; the limits still hold, the isolation does not.
 """
@@ -27,10 +31,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from swerve.errors import SandboxError
-from swerve.tasks.code.server import PREFIX, decode
+from swerve.tasks.code.codec import decode
+from swerve.tasks.code.server import PREFIX
 
 Isolation = Literal["namespace", "none"]
 SERVER = Path(__file__).with_name("server.py")
+SERVER_FILES = ("server.py", "child.py", "codec.py")  # what the sandbox gets, side by side
 
 
 @dataclass(frozen=True)
@@ -206,16 +212,19 @@ class Verifier:
         hidden: Iterable[str | os.PathLike[str]] = (),
         batch_size: int = 256,
         python: str = sys.executable,
+        reuse: int = 1,
     ) -> None:
-        if workers < 1:
-            raise ValueError("workers must be at least 1")
+        if workers < 1 or reuse < 1:
+            raise ValueError("workers and reuse must be at least 1")
         self.workers = workers
         self.isolation = isolation
         self.hidden = [os.path.abspath(h) for h in hidden]
         self.batch_size = batch_size
         self.python = python
+        self.reuse = reuse
         self._layer = tempfile.mkdtemp(prefix="swerve-verifier-")
-        shutil.copy(SERVER, os.path.join(self._layer, "server.py"))
+        for name in SERVER_FILES:
+            shutil.copy(SERVER.with_name(name), os.path.join(self._layer, name))
         self._spaces: list[Any] = []
         self._free: asyncio.Queue[Any] | None = None
 
@@ -291,7 +300,7 @@ class Verifier:
             if ws is None:
                 output = await self._exec_host(payload, budget)
             else:
-                cmd = f"exec {self.python} -I /verify/server.py"
+                cmd = f"exec {self.python} -I /verify/server.py --reuse {self.reuse}"
                 output = (await ws.exec(cmd, cwd="/verify", timeout=budget, stdin=payload)).output
         finally:
             self._free.put_nowait(ws)
@@ -308,7 +317,7 @@ class Verifier:
 
     async def _exec_host(self, payload: bytes, budget: float) -> str:
         proc = await asyncio.create_subprocess_exec(
-            self.python, "-I", os.path.join(self._layer, "server.py"),
+            self.python, "-I", os.path.join(self._layer, "server.py"), "--reuse", str(self.reuse),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
