@@ -12,6 +12,7 @@ from pathlib import Path
 
 from swerve.tasks.code import CodeTask, IOTest, load_code_tasks
 from swerve.tasks.code.codec import encode
+from swerve.tasks.code.grading import grade
 from swerve.tasks.code.scale import ScaleOptions, scale_tasks
 from swerve.tasks.code.scaledir import read_heldout, write_scaled
 from swerve.tasks.code.strength import measure_strength
@@ -52,12 +53,11 @@ def run(coro_fn):
 
 def test_scaling_skips_bad_tasks_with_reasons_and_keeps_the_rest(tmp_path, namespaces):
     scaled = run(lambda v: scale_tasks(v, tasks(), ScaleOptions(hypothesis=60)))
-    assert [t.id for t in scaled.tasks] == ["t/good"]
+    assert [t.id for t in scaled.tasks] == ["t/good", "t/stdio"]
     assert scaled.skipped["t/fails"] == "the reference fails its own test 1"
     assert scaled.skipped["t/random"] == "the reference is not deterministic on its own test 1"
     assert "defines no function 'g'" in scaled.skipped["t/absent"]
-    assert "reads standard input" in scaled.skipped["t/stdio"]
-    (good,) = scaled.tasks
+    good = scaled.tasks[0]
     stats = scaled.stats["t/good"]
     assert good.tests[:2] == tasks()[1].tests  # the original tests come first, unchanged
     assert len(good.tests) > 2 and stats["selected"] == len(good.tests) - 2
@@ -67,6 +67,35 @@ def test_scaling_skips_bad_tasks_with_reasons_and_keeps_the_rest(tmp_path, names
     records = [p for p in scaled.provenance if p["task_id"] == "t/good"]
     assert len(records) == 2 + stats["inputs_kept"] and all(r["why"] for r in records)
     assert sum(r["kept"] for r in records) == len(good.tests)
+
+
+SUM_MAX = "n = int(input())\nxs = list(map(int, input().split()))\nprint(sum(xs), max(xs))\n"
+# right on the three examples: the largest of the first and the last
+ENDS = "n = int(input())\nxs = list(map(int, input().split()))\nprint(sum(xs), max(xs[0], xs[-1]))\n"
+
+
+def test_program_tasks_scale_in_their_examples_layout(tmp_path, namespaces):
+    examples = [("3\n1 2 3\n", "6 3\n"), ("2\n5 -1\n", "4 5\n"), ("1\n7\n", "7 7\n")]
+    task = CodeTask("t/summax", "", "", SUM_MAX, tests=[IOTest(a, e) for a, e in examples], contract="stdio")
+    scaled = run(lambda v: scale_tasks(v, [task], ScaleOptions(hypothesis=40)))
+    (done,) = scaled.tasks
+    assert done.tests[:3] == task.tests and len(done.tests) > 3, scaled.stats
+    new = done.tests[3:] + scaled.heldout["t/summax"]
+    assert {"mutated", "boundary", "random"} <= {t.origin for t in new}
+    for t in new:  # the count on the first line still counts the numbers on the second
+        count, numbers = t.args.splitlines()
+        assert int(count) == len(numbers.split()), t.args
+    stats = scaled.stats["t/summax"]
+    assert stats["killed_by_selected"] >= stats["killed_by_original"] and stats["mutants"] > 0
+
+    async def judged(verifier):
+        return await grade(verifier, [(task, ENDS), (done, ENDS), (done, SUM_MAX)])
+
+    on_original, on_scaled, reference = run(judged)
+    assert on_original.passed and not on_scaled.passed and reference.passed
+    write_scaled(scaled, tmp_path / "out", {})  # the folder reads back, held-out texts included
+    assert read_heldout(tmp_path / "out")["t/summax"] == scaled.heldout["t/summax"]
+    assert load_code_tasks(str(tmp_path / "out"))[0].tests == done.tests
 
 
 def test_a_generator_that_does_not_finish_in_time_skips_its_task(namespaces):

@@ -74,7 +74,21 @@ def _key(args: Any) -> str:
 def candidate_inputs(
     task: CodeTask, options: ScaleOptions, proposed: str = "", deadline: float = math.inf
 ) -> tuple[list[tuple[Any, str, str]], str]:
-    """(encoded args, origin, note) of new inputs, deduplicated against the originals; or a reason."""
+    """(encoded args, origin, note) of new inputs, deduplicated against the originals; or a reason.
+    For a program (stdin/stdout) task the inputs are stdin texts in its examples' layout."""
+    if task.contract == "stdio":
+        from swerve.tasks.code.textinputs import stdin_inputs
+
+        texts = [t.args for t in task.tests if isinstance(t.args, str)]
+        if not texts:
+            return [], "it has no example inputs to take a layout from"
+        seen_texts = set(texts)
+        fresh = []
+        for text, origin, note in stdin_inputs(texts, options.hypothesis):
+            if text not in seen_texts:
+                seen_texts.add(text)
+                fresh.append((text, origin, note))
+        return fresh[: options.max_inputs], ""
     examples = [gen_args for gen_args in (_decode_args(t) for t in task.tests) if gen_args is not None]
     shapes = gen.shapes_of(examples, task.reference, task.entry_point)
     if shapes is None:
@@ -311,10 +325,10 @@ async def scale_tasks(
     out = Scaled()
     ready: list[CodeTask] = []
     for task in tasks:
-        if task.contract != "function":
-            out.skipped[task.id] = "scaling takes function tasks; this one reads standard input"
-        elif not task.tests and not task.check:
+        if not task.tests and not task.check:
             out.skipped[task.id] = "it has no tests to start from"
+        elif task.contract == "stdio":
+            ready.append(task)
         elif gen.shapes_of([], task.reference, task.entry_point) is None:
             out.skipped[task.id] = f"its reference defines no function {task.entry_point!r} (the entry point)"
         else:

@@ -27,10 +27,14 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def write_scaled(scaled: Scaled, out: Path, meta: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    contracts = {t.id: t.contract for t in scaled.tasks}
     write_code_tasks(scaled.tasks, out / TASKS_FILE)
     _write_jsonl(
         out / "heldout.jsonl",
-        [{"task_id": k, "tests": [t.to_dict() for t in v]} for k, v in scaled.heldout.items()],
+        [
+            {"task_id": k, "contract": contracts.get(k, "function"), "tests": [t.to_dict() for t in v]}
+            for k, v in scaled.heldout.items()
+        ],
     )
     _write_jsonl(out / "provenance.jsonl", scaled.provenance)
     _write_jsonl(out / "mutants.jsonl", [{"task_id": k, "mutants": v} for k, v in scaled.mutants.items()])
@@ -51,7 +55,7 @@ def read_heldout(folder: Path) -> dict[str, list[IOTest]]:
     out = {}
     for line in path.read_text().splitlines():
         row = json.loads(line)
-        out[row["task_id"]] = [IOTest.from_dict(t, "function") for t in row["tests"]]
+        out[row["task_id"]] = [IOTest.from_dict(t, row.get("contract", "function")) for t in row["tests"]]
     return out
 
 
