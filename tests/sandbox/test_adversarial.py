@@ -156,6 +156,22 @@ async def test_a_server_on_the_hosts_loopback_is_unreachable(base: Path):
         await server.wait_closed()
 
 
+async def test_the_never_answering_test_address_times_out_and_others_are_unreachable(base: Path):
+    # 10.255.255.1 is what tests (requests' TARPIT) use for a host that never answers
+    probe = (
+        "python3 -c \"import socket\nfor a in ('10.255.255.1', '10.255.255.2'):\n"
+        "    try: socket.create_connection((a, 80), timeout=0.5)\n"
+        "    except OSError as e: print(a, type(e).__name__)\""
+    )
+    ws = await NamespaceWorkspace.create([base])
+    try:
+        lines = (await ws.exec(probe, timeout=30)).output.split("\n")
+    finally:
+        await ws.close()
+    assert "10.255.255.1 TimeoutError" in lines, lines
+    assert "10.255.255.2 OSError" in lines, lines  # no other route: network unreachable at once
+
+
 async def test_a_fork_storm_is_bounded(base: Path):
     if "pids" not in cgroup_pool().controllers and os.geteuid() == 0:
         pytest.skip("no writable pids cgroup here, and RLIMIT_NPROC does not bind uid 0")

@@ -9,6 +9,9 @@
 #include <ftw.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>

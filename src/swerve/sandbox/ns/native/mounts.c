@@ -248,6 +248,51 @@ void loopback_up(void) {
     close(fd);
 }
 
+/* 10.255.255.1 is the address tests use for "a host that never answers" (requests' TARPIT): with
+   only loopback a connect to it fails at once (network unreachable); routed to lo, the SYN goes
+   nowhere and the connect times out, as on a real network. Best effort: a failure changes nothing. */
+static void route_to_nowhere(const char *address) {
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return;
+    struct {
+        struct nlmsghdr nh;
+        struct rtmsg rt;
+        char attrs[64];
+    } req;
+    memset(&req, 0, sizeof req);
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+    req.nh.nlmsg_type = RTM_NEWROUTE;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK;
+    req.rt.rtm_family = AF_INET;
+    req.rt.rtm_dst_len = 32;
+    req.rt.rtm_table = RT_TABLE_MAIN;
+    req.rt.rtm_protocol = RTPROT_BOOT;
+    req.rt.rtm_scope = RT_SCOPE_LINK;
+    req.rt.rtm_type = RTN_UNICAST;
+    struct in_addr dst;
+    int oif = (int)if_nametoindex("lo");
+    if (inet_pton(AF_INET, address, &dst) != 1 || oif <= 0) {
+        close(fd);
+        return;
+    }
+    struct rtattr *a = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+    a->rta_type = RTA_DST;
+    a->rta_len = RTA_LENGTH(sizeof dst);
+    memcpy(RTA_DATA(a), &dst, sizeof dst);
+    req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(a->rta_len);
+    a = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
+    a->rta_type = RTA_OIF;
+    a->rta_len = RTA_LENGTH(sizeof oif);
+    memcpy(RTA_DATA(a), &oif, sizeof oif);
+    req.nh.nlmsg_len += RTA_ALIGN(a->rta_len);
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) >= 0) {
+        char ack[256];
+        (void)recv(fd, ack, sizeof ack, 0); /* the kernel's answer; an error leaves no route */
+    }
+    close(fd);
+}
+
 void setup_root(void) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("mount-private", "/");
     if (mount("tmpfs", S.newroot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m,nr_inodes=65536") < 0)
@@ -288,7 +333,10 @@ void setup_root(void) {
 
     const char *host = S.hostname ? S.hostname : "sandbox";
     sethostname(host, strlen(host));
-    if (!S.share_net && !S.fs_only) loopback_up();
+    if (!S.share_net && !S.fs_only) {
+        loopback_up();
+        route_to_nowhere("10.255.255.1");
+    }
 }
 
 /* -- user namespace ------------------------------------------------------------------------ */
