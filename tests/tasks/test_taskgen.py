@@ -415,6 +415,22 @@ def test_history_and_model_strategies(tmp_path: Path, env: dict[str, str], opena
     assert "+    if not values:" in rows["history"]["patch"]
     assert "-        return high\n+        return low" in rows["model"]["patch"].replace("\n \n", "\n")
 
+    # started again for more, the run reads the model's candidates back instead of asking again
+    def asked() -> int:  # completions, not the model's discovery (GET /v1/models)
+        return sum(r.path.endswith("/chat/completions") for r in srv.requests)
+
+    before = asked()
+    assert before >= 1
+    args[args.index("--count") + 1] = "3"
+    proc = swerve(
+        *args, "--strategies", "history,model", "--no-model-statements", *model, env=env, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert asked() == before
+    assert "model candidate(s) from an earlier run, not asked again" in proc.stdout + proc.stderr
+    again = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows["model"]["instance_id"] in {r["instance_id"] for r in again}
+
 
 def test_solve_rates_are_measured_through_the_farm_and_filter(
     generated: tuple[Path, Path, str], env: dict[str, str]

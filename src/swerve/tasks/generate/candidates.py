@@ -10,9 +10,10 @@ A candidate's ``key`` is stable across runs, which is what the resume state is k
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from swerve.tasks.generate.core import order_candidates
@@ -46,6 +47,28 @@ class Candidate:
             for m in self.edits
         ]
         return {"description": self.description, "edits": edits}
+
+    def to_json(self) -> dict[str, object]:
+        """All of the candidate, for the run's state (``from_json`` reads it back)."""
+        edits = [
+            [*astuple(m)[:3], base64.b64encode(m.replacement).decode(), *astuple(m)[4:]] for m in self.edits
+        ]
+        return {
+            "strategy": self.strategy,
+            "key": self.key,
+            "function": self.function,
+            "description": self.description,
+            "edits": edits,
+            "patch": self.patch,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Candidate:
+        edits = tuple(
+            Mutation(path, start, end, base64.b64decode(rep), *rest)
+            for path, start, end, rep, *rest in data["edits"]
+        )
+        return cls(data["strategy"], data["key"], data["function"], data["description"], edits, data["patch"])
 
 
 def _patch_paths(patch: str) -> tuple[str, ...]:

@@ -188,16 +188,26 @@ class Generator:
             if o.model is None:
                 self.report.skipped.append("model strategy: no model configured (--model)")
             else:
-                from swerve.tasks.generate.rewrite import model_candidates
-
-                limit = min(o.max_tries, 3 * o.count)
-                found, unusable = await model_candidates(
-                    o.model, self.project.tree, self.project.source_files, o.seed, limit
-                )
-                extra["model"] = found
+                extra["model"], unusable = await self._model_candidates()
                 if unusable:
                     self.report.stats("model").rejected["model reply unusable"] += unusable
         return extra
+
+    async def _model_candidates(self) -> tuple[list[cands.Candidate], int]:
+        """The model's rewrites: asked once, then read back from the state on every later run."""
+        from swerve.tasks.generate.rewrite import model_candidates
+
+        saved = self.state.saved.get("model")
+        if saved is not None:
+            self.log(f"  {len(saved['candidates'])} model candidate(s) from an earlier run, not asked again")
+            return [cands.Candidate.from_json(c) for c in saved["candidates"]], saved.get("unusable", 0)
+        o = self.options
+        limit = min(o.max_tries, 3 * o.count)
+        found, unusable = await model_candidates(
+            o.model, self.project.tree, self.project.source_files, o.seed, limit
+        )
+        self.state.save("model", [c.to_json() for c in found], unusable=unusable)
+        return found, unusable
 
     async def run(self, *, extra: dict[str, list[cands.Candidate]] | None = None) -> list[dict[str, Any]]:
         """Make up to ``options.count`` tasks (counting those of an earlier run of this state)."""

@@ -5,6 +5,9 @@ judged: its key, strategy, verdict, seconds, and the task record when it was kep
 again with the same output reads it back and neither tries those candidates again nor loses the
 tasks already kept. Its first line names the project and seed; a state of another run is refused.
 
+Candidates that cost a model's replies to make are written there too, once, and read back instead
+of asking the model again.
+
 The report (``<out>.report.json``, and printed) counts candidates tried and kept per strategy, the
 reasons for rejection, time per valid task, and what was skipped with why.
 """
@@ -104,6 +107,7 @@ class RunState:
         self.path = path
         self.header = header
         self.entries: dict[str, dict[str, Any]] = {}
+        self.saved: dict[str, dict[str, Any]] = {}  # strategy -> {"candidates": [...], ...}
 
     def load(self) -> dict[str, dict[str, Any]]:
         """Entries judged earlier, by candidate key (the file is made when there is none)."""
@@ -131,10 +135,21 @@ class RunState:
                 continue
             if isinstance(entry, dict) and "key" in entry:
                 self.entries[entry["key"]] = entry
+            elif isinstance(entry, dict) and isinstance(entry.get("saved"), str):
+                self.saved[entry["saved"]] = entry
         return self.entries
+
+    def save(self, strategy: str, candidates: list[dict[str, Any]], **extra: Any) -> None:
+        """Keep a strategy's candidates (``Candidate.to_json``) for a run started again."""
+        entry = {"saved": strategy, "candidates": candidates, **extra}
+        self.saved[strategy] = entry
+        self._write(entry)
 
     def append(self, entry: dict[str, Any]) -> None:
         self.entries[entry["key"]] = entry
+        self._write(entry)
+
+    def _write(self, entry: dict[str, Any]) -> None:
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry, ensure_ascii=False) + "\n")
             f.flush()
