@@ -138,8 +138,10 @@ pytest==7.4.4 pytest-benchmark==4.0.0 pytest-cov==3.0.0 pytest-forked==1.6.0 pyt
 pytest-timeout==2.3.1 pytest-xdist==2.5.0 pyyaml==6.0.2 requests==2.32.3 schema==0.7.7
 setuptools==75.1.0 six==1.16.0 tabulate==0.8.10 tbump==6.9.0 tomli==2.0.2 tomlkit==0.13.2
 towncrier==22.12.0 tox==4.23.2 types-pkg-resources==0.1.3 typing-extensions==4.12.2 unidecode==1.3.8
-urllib3==2.2.3 virtualenv==20.27.0 wrapt==1.16.0
-"""  # versions 2.15
+urllib3==2.2.3 virtualenv==20.27.0 wrapt==1.16.0 pip==24.2
+"""  # versions 2.15; pip as in SWE-bench's environments (their pip sections do not name it): the
+# later checkouts ask for setuptools~=62.6, which has no PEP 660 hook, and pip 25.1 dropped the
+# setup.py develop fallback that their editable install needs
 PYLINT_2_9 = """
 appdirs==1.4.4 astroid==2.6.5 attrs==19.3.0 black==21.7b0 certifi==2024.8.30 cfgv==3.4.0
 charset-normalizer==3.4.0 cli-ui==0.10.3 click==8.1.7 colorama==0.4.6 coverage==5.5 coveralls==3.3.1
