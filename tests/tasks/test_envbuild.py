@@ -195,3 +195,98 @@ def test_activation_expands_layer_paths_and_keeps_pip_offline(tmp_path: Path) ->
     assert "export X='a b'" in text
     assert "export PIP_NO_INDEX=1" in text
     assert "PIP_NO_INDEX" not in activation_script(layer, spec, offline=False)
+
+
+PROBE_SDIST_BACKEND = """
+import base64, hashlib, os, zipfile
+
+import fakebuilddep
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    info = os.path.join(metadata_directory, "needsdep-1.0.dist-info")
+    os.makedirs(info)
+    with open(os.path.join(info, "METADATA"), "w") as f:
+        f.write("Metadata-Version: 2.1\\nName: needsdep\\nVersion: 1.0\\n")
+    return "needsdep-1.0.dist-info"
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    files = {
+        "needsdep_seen.py": f"BUILT_WITH = {fakebuilddep.VERSION!r}\\n",
+        "needsdep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\\nName: needsdep\\nVersion: 1.0\\n",
+        "needsdep-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: probe\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }
+    name = "needsdep-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as whl:
+        record = []
+        for path, text in files.items():
+            whl.writestr(path, text)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+            record.append(f"{path},sha256={digest},{len(text)}")
+        record.append("needsdep-1.0.dist-info/RECORD,,")
+        whl.writestr("needsdep-1.0.dist-info/RECORD", "\\n".join(record) + "\\n")
+    return name
+"""
+
+
+def _wheel(folder: Path, name: str, version: str, files: dict[str, str]) -> None:
+    import base64
+    import hashlib
+    import zipfile
+
+    info = f"{name}-{version}.dist-info"
+    files = {
+        **files,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    with zipfile.ZipFile(folder / f"{name}-{version}-py3-none-any.whl", "w") as whl:
+        for path, text in files.items():
+            whl.writestr(path, text)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+            record.append(f"{path},sha256={digest},{len(text)}")
+        whl.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
+
+
+def test_build_pins_constrain_the_builds_of_sdists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An sdist among the pins is built against the spec's build pins, not the newest release."""
+    import tarfile
+
+    from swerve.tasks.envbuild import uv_binary
+
+    if uv_binary() is None:
+        pytest.skip("uv is not installed (the env layers' builder when present)")
+    links = tmp_path / "links"
+    links.mkdir()
+    for version in ("1.0", "2.0"):
+        _wheel(links, "fakebuilddep", version, {"fakebuilddep.py": f"VERSION = {version!r}\n"})
+    src = tmp_path / "needsdep-1.0"
+    src.mkdir()
+    (src / "probe_backend.py").write_text(PROBE_SDIST_BACKEND)
+    (src / "pyproject.toml").write_text(
+        '[project]\nname = "needsdep"\nversion = "1.0"\n'
+        '[build-system]\nrequires = ["fakebuilddep"]\nbuild-backend = "probe_backend"\nbackend-path = ["."]\n'
+    )
+    (src / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: needsdep\nVersion: 1.0\n")
+    with tarfile.open(links / "needsdep-1.0.tar.gz", "w:gz") as tar:
+        tar.add(src, arcname="needsdep-1.0")
+    monkeypatch.setenv("UV_FIND_LINKS", str(links))
+    monkeypatch.setenv("UV_NO_INDEX", "1")
+
+    def built_with(spec: EnvSpec, cache: Path) -> str:
+        monkeypatch.setenv("UV_CACHE_DIR", str(cache / "uv"))  # uv keeps the wheels it built
+        env = asyncio.run(ensure_env(spec, cache=cache))
+        seen = Path(env.site_packages, "needsdep_seen.py").read_text()
+        return seen.split("=", 1)[1].strip().strip("'")
+
+    free = EnvSpec(python=HERE_PYTHON, pins=("needsdep==1.0",))
+    held = EnvSpec(python=HERE_PYTHON, pins=("needsdep==1.0",), build_pins=("fakebuilddep<2",))
+    assert built_with(free, tmp_path / "a") == "2.0"
+    assert built_with(held, tmp_path / "b") == "1.0"
+    assert "build_pins" in held.to_dict() and "build_pins" not in free.to_dict()

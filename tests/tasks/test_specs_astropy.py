@@ -142,3 +142,17 @@ def test_a_snapshot_missing_a_blob_is_environment_unavailable(tmp_path: Path) ->
                 spec=EnvSpec(python=HERE_PYTHON),
             )
         )
+    # a spec that names the file optional checks out the rest, and no diff shows the file deleted
+    layer = asyncio.run(
+        build_instance_layer(
+            tmp_path / "layer",
+            source=("git", str(repo)),
+            base_commit=head,
+            env=env,
+            spec=EnvSpec(python=HERE_PYTHON, optional_files=("big.dat",)),
+        )
+    )
+    assert (Path(layer.testbed) / "small.txt").read_text() == "kept\n"
+    assert not (Path(layer.testbed) / "big.dat").exists()
+    diff = subprocess.run(["git", "-C", layer.testbed, "diff", "HEAD", "--stat"], capture_output=True, text=True)
+    assert diff.returncode == 0 and diff.stdout == ""

@@ -238,10 +238,15 @@ async def _build_env(spec: EnvSpec, python: str, path: Path, log: Path) -> None:
     env = base_env()
     uv = uv_binary()
     started = time.monotonic()
+    constraints = log.with_suffix(".build-constraints.txt")
+    if spec.build_pins:
+        constraints.write_text("\n".join(spec.build_pins) + "\n")
+        env["PIP_BUILD_CONSTRAINT"] = env["PIP_CONSTRAINT"] = str(constraints)  # pip: older and newer names
     if uv:
         steps = [[uv, "venv", "--quiet", "--seed", "--python", python, str(path)]]
         if spec.pins:
-            steps.append([uv, "pip", "install", "--python", str(path / "bin" / "python"), *spec.pins])
+            limit = ["--build-constraints", str(constraints)] if spec.build_pins else []
+            steps.append([uv, "pip", "install", "--python", str(path / "bin" / "python"), *limit, *spec.pins])
     else:
         steps = [[python, "-m", "venv", str(path)]]
         if spec.pins:
@@ -401,6 +406,10 @@ def activation_script(layer: InstanceLayer, spec: EnvSpec, *, offline: bool) -> 
     ]
     if offline:
         lines += ["export PIP_NO_INDEX=1", "export PIP_NO_BUILD_ISOLATION=0"]
+    elif spec.build_pins:
+        # the online install builds the checkout in an isolated env: hold its setuptools as well
+        held = shlex.quote(os.path.join(layer.path, "build-constraints.txt"))
+        lines += [f"export PIP_BUILD_CONSTRAINT={held}", f"export PIP_CONSTRAINT={held}"]
     places = {
         "{instance_site}": os.path.join(
             layer.venv, "lib", f"python{layer.env.python_version}", "site-packages"
@@ -431,7 +440,12 @@ def instance_key(
 
 
 async def _checkout(
-    source: tuple[str, str], base_commit: str, testbed: str, log: Path, timeout: float
+    source: tuple[str, str],
+    base_commit: str,
+    testbed: str,
+    log: Path,
+    timeout: float,
+    optional: tuple[str, ...] = (),
 ) -> None:
     """Materialise the task's code at ``testbed`` as a git work tree at its starting state."""
     from swerve.tasks.repos import GIT_IDENTITY, unpack_archive
@@ -483,12 +497,20 @@ async def _checkout(
             text=True,
             env=git_env,
         )
-        lost = missing.stdout.split()
+        lost = [f for f in missing.stdout.split() if f not in optional]
         if lost:
             raise EnvUnavailable(
                 f"the repository snapshot lacks {len(lost)} file(s) of {base_commit[:12]} "
                 f"(objects absent from {location}): {', '.join(lost[:5])}",
                 str(log),
+            )
+        harmless = [f for f in missing.stdout.split() if f in optional]
+        if harmless:  # absent by the spec's leave: kept out of every diff of the work tree
+            await run_logged(
+                ["git", "-C", testbed, "update-index", "--skip-worktree", "--", *harmless],
+                log,
+                env=git_env,
+                timeout=60,
             )
 
 
@@ -512,8 +534,10 @@ async def build_instance_layer(
     (path / "run").mkdir()
     log = path / "build.log"
     log.write_text("")
-    await _checkout(source, base_commit, layer.testbed, log, timeout)
+    await _checkout(source, base_commit, layer.testbed, log, timeout, spec.optional_files)
     make_overlay_venv(layer.venv, env)
+    if spec.build_pins:
+        (path / "build-constraints.txt").write_text("\n".join(spec.build_pins) + "\n")
     Path(layer.activate).write_text(activation_script(layer, spec, offline=True))
     online = activation_script(layer, spec, offline=False)
     env_vars = base_env()

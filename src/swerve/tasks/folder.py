@@ -88,6 +88,8 @@ def load_task_folder(folder: str | Path) -> Task:
         pre_install=_strings(env_t.get("pre_install"), "environment.pre_install", spec_path),
         install=_strings(env_t.get("install"), "environment.install", spec_path),
         system_tools=_strings(env_t.get("system_tools"), "environment.system_tools", spec_path),
+        build_pins=_strings(env_t.get("build_pins"), "environment.build_pins", spec_path),
+        optional_files=_strings(env_t.get("optional_files"), "environment.optional_files", spec_path),
         eval_env=tuple(sorted((str(k), str(v)) for k, v in _table(env_t, "variables", spec_path).items())),
     )
     tests_t = _table(data, "tests", spec_path)

@@ -49,9 +49,18 @@ class EnvSpec:
     services: tuple[str, ...] = ()  # stand-ins started on loopback for the tests (swerve.eval.services)
     # compile C extensions at build time through ccache, one cache per env layer
     compiler_cache: bool = False
+    # constraints on the build environments of the pins' sdists ("setuptools<71": old sdists that
+    # need pkg_resources, or whose pytest breaks on a newer setuptools' vendored plugins)
+    build_pins: tuple[str, ...] = ()
+    # files a repository snapshot may lack without harm to the tests (a stray binary in the repo)
+    optional_files: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         extra: dict[str, Any] = {"compiler_cache": True} if self.compiler_cache else {}
+        if self.build_pins:
+            extra["build_pins"] = list(self.build_pins)
+        if self.optional_files:
+            extra["optional_files"] = list(self.optional_files)
         return {
             "python": self.python,
             "pins": list(self.pins),

@@ -173,7 +173,7 @@ def _env_from_record(value: Any, iid: str) -> EnvSpec:
     if not isinstance(value, dict):
         raise TaskError(f"{iid}: environment must be an object")
     lists = {}
-    for key in ("pins", "pre_install", "install", "system_tools"):
+    for key in ("pins", "pre_install", "install", "system_tools", "build_pins", "optional_files"):
         items = value.get(key) or []
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise TaskError(f"{iid}: environment.{key} must be a list of strings")

@@ -37,6 +37,8 @@ class RepoSpec:
     system_tools: tuple[str, ...] = ()
     services: tuple[str, ...] = ()  # loopback stand-ins for the tests ("httpbin": swerve.eval.services)
     compiler_cache: bool = False
+    build_pins: tuple[str, ...] = ()  # constraints on the builds of the pins' sdists
+    optional_files: tuple[str, ...] = ()  # files a snapshot may lack (see EnvSpec)
 
     def env_spec(self) -> EnvSpec:
         return EnvSpec(
@@ -48,6 +50,8 @@ class RepoSpec:
             system_tools=self.system_tools,
             services=self.services,
             compiler_cache=self.compiler_cache,
+            build_pins=self.build_pins,
+            optional_files=self.optional_files,
         )
 
 
