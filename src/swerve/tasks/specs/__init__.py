@@ -7,7 +7,7 @@ environment-unavailable with "no environment spec" as the cause.
 
 from __future__ import annotations
 
-from swerve.tasks.specs import astropy, devtools, scientific, sphinx, xarray
+from swerve.tasks.specs import astropy, dev_split, devtools, scientific, sphinx, sqlfluff, xarray
 from swerve.tasks.specs.base import (
     DJANGO_TEST,
     PYTEST_NO_HEADER,
@@ -17,7 +17,7 @@ from swerve.tasks.specs.base import (
     RepoSpec,
 )
 
-_FAMILIES = (devtools, scientific, sphinx, astropy, xarray)
+_FAMILIES = (devtools, scientific, sphinx, astropy, xarray, dev_split, sqlfluff)
 SPECS: dict[str, dict[str, RepoSpec]] = {repo: table for f in _FAMILIES for repo, table in f.SPECS.items()}
 # Instances whose own environment differs from their version's shared pins (read from the same
 # per-instance environment files), and dependencies a gold patch adds that the sandbox, having no

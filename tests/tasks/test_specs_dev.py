@@ -1,0 +1,49 @@
+"""Specs cover every SWE-bench dev and Lite-dev version of the dev split's reachable repositories,
+with exact pins, a pytest whose summary SWE-bench's log parsers can read, and build pins that keep
+old sdists buildable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from packaging.version import Version
+from test_specs_lite import exact_pins
+
+from swerve.tasks.specs import SPECS, spec_for
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "swebench"
+REPOS = (
+    "marshmallow-code/marshmallow",
+    "pylint-dev/astroid",
+    "pvlib/pvlib-python",
+    "pydicom/pydicom",
+    "sqlfluff/sqlfluff",
+)
+
+
+@pytest.mark.parametrize("repo", REPOS)
+def test_every_dev_pin_is_exact_and_pytest_is_6_or_newer(repo: str) -> None:
+    for version, spec in SPECS[repo].items():
+        pins = exact_pins(spec.env_spec().pins, f"{repo} {version}")
+        assert Version(pins["pytest"]) >= Version("6"), f"{repo} {version}: pytest {pins['pytest']}"
+        assert "setuptools<71" in spec.env_spec().build_pins, f"{repo} {version}"
+        assert "build_pins" in spec.env_spec().to_dict()
+
+
+def test_pydicom_keeps_swebench_pythons() -> None:
+    pythons = {v: spec_for("pydicom/pydicom", v).python for v in ("1.2", "1.4", "2.1", "2.3")}  # type: ignore[union-attr]
+    assert pythons == {"1.2": "3.6", "1.4": "3.8", "2.1": "3.9", "2.3": "3.10"}
+
+
+@pytest.mark.parametrize("name", ["SWE-bench_dev.parquet", "SWE-bench_Lite_dev.parquet"])
+def test_every_dev_version_of_these_repos_has_a_spec(name: str) -> None:
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow (the tasks extra) is needed for parquet")
+    path = DATA / name
+    if not path.exists():
+        pytest.skip(f"shared SWE-bench data not present at {path}")
+    rows = pq.read_table(path, columns=["repo", "version"]).to_pylist()
+    pairs = {(r["repo"], r["version"]) for r in rows if r["repo"] in REPOS}
+    assert {repo for repo, _ in pairs} == set(REPOS)
+    missing = sorted(p for p in pairs if spec_for(*p) is None)
+    assert not missing, f"{name}: no spec for {missing}"
