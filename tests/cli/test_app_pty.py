@@ -62,7 +62,7 @@ class Term:
         rows += [row.rstrip() for row in self.screen.display]
         return "\n".join(rows)
 
-    def wait(self, needle: str | re.Pattern[str], timeout: float = 30) -> str:
+    def wait(self, needle: str | re.Pattern[str], timeout: float = 60) -> str:
         """Wait until ``needle`` is on the screen (or in the scrollback); returns the screen."""
         deadline = time.monotonic() + timeout
         alive = True
