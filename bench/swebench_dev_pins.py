@@ -106,15 +106,27 @@ def tag_version(tree: Path, version: str) -> None:
     subprocess.run(["git", "-C", str(tree), *ident, "tag", "-a", "-m", version, f"v{version}.0"], **quiet)  # type: ignore[call-overload]
 
 
+def scoped(items: list[str], version: str) -> list[str]:
+    """The items that apply to ``version``: plain ones, and ``VERSION:ITEM`` ones of that version."""
+    out = []
+    for item in items:
+        head, sep, rest = item.partition(":")
+        if not sep or not re.fullmatch(r"\d+(\.\d+)*", head):
+            out.append(item)
+        elif head == version:
+            out.append(rest)
+    return out
+
+
 def compile_checkout(
     uv: str, python: str, tree: Path, args: argparse.Namespace, version: str, cutoff: str
 ) -> tuple[bool, list[str], str]:
     """(resolved, pins without the checkout's own line, uv's error) for one checkout."""
     spec = str(tree) + (f"[{','.join(args.extra)}]" if args.extra else "")
     # setuptools always: a venv seeds today's, which lacks the pkg_resources old checkouts import
-    lines = [spec, "setuptools", *args.extra_pkgs]
+    lines = [spec, "setuptools", *scoped(args.extra_pkgs, version)]
     lines += [f"-r {tree / name}" for name in args.req_file if (tree / name).is_file()]
-    named = [pkg.split(":")[-1] for pkg in args.late if ":" not in pkg or pkg.split(":")[0] == version]
+    named = scoped(args.late, version)
     if version in args.late_runner:
         named += TEST_RUNNER
     late = [f"{name}={BUILD_CUTOFF}" for name in ["setuptools", "wheel", *named]]
@@ -165,7 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--python-at", action="append", default=[], metavar="VERSION=PY")
     ap.add_argument("--extra", action="append", default=[], help="an extra of the checkout to install")
     ap.add_argument("--req-file", action="append", default=[], help="a requirement file of the checkout")
-    ap.add_argument("--with", dest="extra_pkgs", action="append", default=[], help="one more package")
+    ap.add_argument(
+        "--with",
+        dest="extra_pkgs",
+        action="append",
+        default=[],
+        help="one more requirement (VERSION:REQ for one version)",
+    )
     ap.add_argument(
         "--late",
         action="append",

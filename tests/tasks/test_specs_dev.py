@@ -31,6 +31,20 @@ def test_every_dev_pin_is_exact_and_pytest_is_6_or_newer(repo: str) -> None:
         assert "build_pins" in spec.env_spec().to_dict()
 
 
+# the newest numpy minor each numba minor supports (numba's release notes); older numbas declare
+# no upper bound, so a resolver can pair them with a numpy they fail to import against
+NUMBA_NUMPY_MAX = {"0.53": 20, "0.54": 20, "0.55": 21, "0.56": 23, "0.57": 24, "0.58": 25, "0.59": 26}
+
+
+def test_pvlib_numba_imports_with_its_numpy_on_python_3_9() -> None:
+    for version, spec in SPECS["pvlib/pvlib-python"].items():
+        pins = exact_pins(spec.env_spec().pins, f"pvlib {version}")
+        numba = ".".join(pins["numba"].split(".")[:2])
+        assert numba in NUMBA_NUMPY_MAX, f"pvlib {version}: numba {pins['numba']} has no Python 3.9 wheels"
+        numpy_minor = Version(pins["numpy"]).minor
+        assert numpy_minor <= NUMBA_NUMPY_MAX[numba], f"pvlib {version}: numba {numba}, numpy {pins['numpy']}"
+
+
 def test_pydicom_keeps_swebench_pythons() -> None:
     pythons = {v: spec_for("pydicom/pydicom", v).python for v in ("1.2", "1.4", "2.1", "2.3")}  # type: ignore[union-attr]
     assert pythons == {"1.2": "3.6", "1.4": "3.8", "2.1": "3.9", "2.3": "3.10"}

@@ -5,7 +5,9 @@ SWE-bench installs these from its per-repository specs, unpinned. The pins here 
 with the extras SWE-bench installs, plus its extra packages (marshmallow ``[dev]``; astroid and
 pydicom pytest, pydicom numpy; pvlib ``[all]`` with pandas, scipy, matplotlib, pytest and flake8, less
 jupyter and ipython, which no test imports), with nothing newer than the commit. pvlib's cutoff is
-no earlier than 2021-03-01, the first date its stack has wheels for Python 3.9; nrel-pysam (no
+no earlier than 2021-03-12, the first date its stack (numba 0.53) has wheels for Python 3.9, and its
+0.9 takes numba 0.58 or newer (older numbas declare no bound on numpy; paired with numpy 1.26 they fail
+to import); nrel-pysam (no
 earlier release builds here) and astroid's setuptools-scm (older ones need a pkg_resources that
 setuptools 70 lacks) are taken as of 2024-07-01, and so is pytest where the commit's own
 would be older than 6 (marshmallow before 3.9, pydicom before 2.0): its summary before 5.x has
@@ -19,7 +21,7 @@ D: ../shared/data/swebench/SWE-bench_dev.parquet):
         --with pytest --late setuptools-scm
     python bench/swebench_dev_pins.py --mirror MIRROR --repo pvlib/pvlib-python --dataset D \\
         --extra all --with pandas --with scipy --with matplotlib --with pytest --with flake8 \\
-        --late nrel-pysam --not-before 2021-03-01
+        --late nrel-pysam --not-before 2021-03-12 --with '0.9:numba>=0.58'
     python bench/swebench_dev_pins.py --mirror MIRROR --repo pydicom/pydicom --dataset D \\
         --with numpy --python-at 1.2=3.6 --python-at 1.3=3.6 --python-at 1.4=3.8 \\
         --python-at 2.0=3.8 --python-at 2.3=3.10 --with 'pytest>=6' --late-runner 1.2 \\
@@ -151,56 +153,55 @@ alabaster==0.7.12 attrs==20.3.0 babel==2.9.0 backcall==0.2.0 beautifulsoup4==4.9
 certifi==2020.12.5 cftime==1.4.1 chardet==4.0.0 coverage==5.5 cycler==0.10.0 cython==0.29.22
 decorator==4.4.2 docutils==0.16 ephem==3.7.7.1 flake8==3.8.4 future==0.18.2 idna==2.10
 imagesize==1.2.0 iniconfig==1.1.1 ipython==7.21.0 ipython-genutils==0.2.0 jedi==0.18.0
-jinja2==2.11.3 kiwisolver==1.3.1 llvmlite==0.35.0 markupsafe==1.1.1 matplotlib==3.3.4 mccabe==0.6.1
-netcdf4==1.5.6 nose==1.3.7 numba==0.52.0 numexpr==2.7.2 numpy==1.20.1 packaging==20.9 pandas==1.2.2
-parso==0.8.1 pexpect==4.8.0 pickleshare==0.7.5 pillow==8.1.0 pluggy==0.13.1 prompt-toolkit==3.0.16
-protobuf==3.15.3 ptyprocess==0.7.0 pvfactors==0.1.4 py==1.10.0 pycodestyle==2.6.0 pyflakes==2.2.0
-pygments==2.8.0 pyparsing==2.4.7 pytest==6.2.2 pytest-cov==2.11.1 pytest-mock==3.5.1
+jinja2==2.11.3 kiwisolver==1.3.1 llvmlite==0.36.0 markupsafe==1.1.1 matplotlib==3.3.4 mccabe==0.6.1
+netcdf4==1.5.6 nose==1.3.7 numba==0.53.0 numexpr==2.7.3 numpy==1.20.1 packaging==20.9 pandas==1.2.3
+parso==0.8.1 pexpect==4.8.0 pickleshare==0.7.5 pillow==8.1.2 pluggy==0.13.1 prompt-toolkit==3.0.17
+protobuf==3.15.6 ptyprocess==0.7.0 pvfactors==0.1.4 py==1.10.0 pycodestyle==2.6.0 pyflakes==2.2.0
+pygments==2.8.1 pyparsing==2.4.7 pytest==6.2.2 pytest-cov==2.11.1 pytest-mock==3.5.1
 python-dateutil==2.8.1 pytz==2021.1 requests==2.25.1 scipy==1.6.1 setuptools==70.2.0 shapely==1.7.1
-siphon==0.8.0 six==1.15.0 snowballstemmer==2.1.0 soupsieve==2.2 sphinx==3.5.1
-sphinx-rtd-theme==0.5.1 sphinxcontrib-applehelp==1.0.2 sphinxcontrib-devhelp==1.0.2
-sphinxcontrib-htmlhelp==1.0.3 sphinxcontrib-jsmath==1.0.1 sphinxcontrib-qthelp==1.0.3
-sphinxcontrib-serializinghtml==1.1.4 tables==3.6.1 toml==0.10.2 traitlets==5.0.5 urllib3==1.26.3
-wcwidth==0.2.5
-"""  # version 0.5: 1 instances, Python 3.9, environment commit 84818c6d95, nothing newer than 2021-03-01
+siphon==0.9 six==1.15.0 snowballstemmer==2.1.0 soupsieve==2.2 sphinx==3.5.2 sphinx-rtd-theme==0.5.1
+sphinxcontrib-applehelp==1.0.2 sphinxcontrib-devhelp==1.0.2 sphinxcontrib-htmlhelp==1.0.3
+sphinxcontrib-jsmath==1.0.1 sphinxcontrib-qthelp==1.0.3 sphinxcontrib-serializinghtml==1.1.4
+tables==3.6.1 toml==0.10.2 traitlets==5.0.5 urllib3==1.26.3 wcwidth==0.2.5
+"""  # version 0.5: 1 instances, Python 3.9, environment commit 84818c6d95, nothing newer than 2021-03-12
 
 PVLIB_0_6 = """
 alabaster==0.7.12 attrs==20.3.0 babel==2.9.0 backcall==0.2.0 beautifulsoup4==4.9.3
 certifi==2020.12.5 cftime==1.4.1 chardet==4.0.0 coverage==5.5 cycler==0.10.0 cython==0.29.22
 decorator==4.4.2 docutils==0.15.2 ephem==3.7.7.1 flake8==3.8.4 future==0.18.2 idna==2.10
 imagesize==1.2.0 iniconfig==1.1.1 ipython==7.21.0 ipython-genutils==0.2.0 jedi==0.18.0
-jinja2==2.11.3 kiwisolver==1.3.1 llvmlite==0.35.0 markupsafe==1.1.1 matplotlib==3.3.4 mccabe==0.6.1
-netcdf4==1.5.6 nose==1.3.7 nrel-pysam==5.1.0 numba==0.52.0 numexpr==2.7.2 numpy==1.20.1
-packaging==20.9 pandas==1.2.2 parso==0.8.1 pexpect==4.8.0 pickleshare==0.7.5 pillow==8.1.0
-pluggy==0.13.1 prompt-toolkit==3.0.16 protobuf==3.15.3 ptyprocess==0.7.0 pvfactors==1.5.0
-py==1.10.0 pycodestyle==2.6.0 pyflakes==2.2.0 pygments==2.8.0 pyparsing==2.4.7 pytest==6.2.2
+jinja2==2.11.3 kiwisolver==1.3.1 llvmlite==0.36.0 markupsafe==1.1.1 matplotlib==3.3.4 mccabe==0.6.1
+netcdf4==1.5.6 nose==1.3.7 nrel-pysam==5.1.0 numba==0.53.0 numexpr==2.7.3 numpy==1.20.1
+packaging==20.9 pandas==1.2.3 parso==0.8.1 pexpect==4.8.0 pickleshare==0.7.5 pillow==8.1.2
+pluggy==0.13.1 prompt-toolkit==3.0.17 protobuf==3.15.6 ptyprocess==0.7.0 pvfactors==1.5.0
+py==1.10.0 pycodestyle==2.6.0 pyflakes==2.2.0 pygments==2.8.1 pyparsing==2.4.7 pytest==6.2.2
 pytest-cov==2.11.1 pytest-mock==3.5.1 pytest-remotedata==0.3.2 pytest-rerunfailures==9.1.1
 pytest-timeout==1.4.2 python-dateutil==2.8.1 python-dotenv==0.15.0 pytz==2021.1 requests==2.25.1
-scipy==1.6.1 setuptools==70.2.0 shapely==1.7.1 siphon==0.8.0 six==1.15.0 snowballstemmer==2.1.0
+scipy==1.6.1 setuptools==70.2.0 shapely==1.7.1 siphon==0.9 six==1.15.0 snowballstemmer==2.1.0
 soupsieve==2.2 sphinx==1.8.5 sphinx-gallery==0.8.2 sphinx-rtd-theme==0.5.1
 sphinxcontrib-serializinghtml==1.1.4 sphinxcontrib-websupport==1.2.4 tables==3.6.1 toml==0.10.2
 traitlets==5.0.5 urllib3==1.26.3 wcwidth==0.2.5
-"""  # version 0.6: 4 instances, Python 3.9, environment commit b91d178868, nothing newer than 2021-03-01
+"""  # version 0.6: 4 instances, Python 3.9, environment commit b91d178868, nothing newer than 2021-03-12
 
 PVLIB_0_7 = """
 alabaster==0.7.12 attrs==20.3.0 babel==2.9.0 backcall==0.2.0 beautifulsoup4==4.9.3
 certifi==2020.12.5 cftime==1.4.1 chardet==4.0.0 coverage==5.5 cycler==0.10.0 cython==0.29.22
 decorator==4.4.2 docutils==0.15.2 ephem==3.7.7.1 flake8==3.8.4 future==0.18.2 idna==2.10
 imagesize==1.2.0 iniconfig==1.1.1 ipython==7.21.0 ipython-genutils==0.2.0 jedi==0.18.0
-jinja2==2.11.3 kiwisolver==1.3.1 llvmlite==0.35.0 markupsafe==1.1.1 matplotlib==3.3.4 mccabe==0.6.1
-netcdf4==1.5.6 nose==1.3.7 nrel-pysam==5.1.0 numba==0.52.0 numexpr==2.7.2 numpy==1.20.1
-packaging==20.9 pandas==1.2.2 parso==0.8.1 patsy==0.5.1 pexpect==4.8.0 pickleshare==0.7.5
-pillow==8.1.0 pluggy==0.13.1 prompt-toolkit==3.0.16 protobuf==3.15.3 ptyprocess==0.7.0
-pvfactors==1.5.0 py==1.10.0 pycodestyle==2.6.0 pyflakes==2.2.0 pygments==2.8.0 pyparsing==2.4.7
+jinja2==2.11.3 kiwisolver==1.3.1 llvmlite==0.36.0 markupsafe==1.1.1 matplotlib==3.3.4 mccabe==0.6.1
+netcdf4==1.5.6 nose==1.3.7 nrel-pysam==5.1.0 numba==0.53.0 numexpr==2.7.3 numpy==1.20.1
+packaging==20.9 pandas==1.2.3 parso==0.8.1 patsy==0.5.1 pexpect==4.8.0 pickleshare==0.7.5
+pillow==8.1.2 pluggy==0.13.1 prompt-toolkit==3.0.17 protobuf==3.15.6 ptyprocess==0.7.0
+pvfactors==1.5.0 py==1.10.0 pycodestyle==2.6.0 pyflakes==2.2.0 pygments==2.8.1 pyparsing==2.4.7
 pytest==6.2.2 pytest-cov==2.11.1 pytest-mock==3.5.1 pytest-remotedata==0.3.2
 pytest-rerunfailures==9.1.1 pytest-timeout==1.4.2 python-dateutil==2.8.1 python-dotenv==0.15.0
-pytz==2021.1 requests==2.25.1 scipy==1.6.1 setuptools==70.2.0 shapely==1.7.1 siphon==0.8.0
+pytz==2021.1 requests==2.25.1 scipy==1.6.1 setuptools==70.2.0 shapely==1.7.1 siphon==0.9
 six==1.15.0 snowballstemmer==2.1.0 soupsieve==2.2 sphinx==3.1.2 sphinx-gallery==0.8.2
 sphinx-rtd-theme==0.5.0 sphinx-toggleprompt==0.0.5 sphinxcontrib-applehelp==1.0.2
 sphinxcontrib-devhelp==1.0.2 sphinxcontrib-htmlhelp==1.0.3 sphinxcontrib-jsmath==1.0.1
 sphinxcontrib-qthelp==1.0.3 sphinxcontrib-serializinghtml==1.1.4 statsmodels==0.12.2 tables==3.6.1
 toml==0.10.2 traitlets==5.0.5 urllib3==1.26.3 wcwidth==0.2.5
-"""  # version 0.7: 10 instances, Python 3.9, environment commit 6e5148f59c, nothing newer than 2021-03-01
+"""  # version 0.7: 10 instances, Python 3.9, environment commit 6e5148f59c, nothing newer than 2021-03-12
 
 PVLIB_0_8 = """
 alabaster==0.7.13 asttokens==2.2.1 attrs==22.2.0 babel==2.12.1 backcall==0.2.0
@@ -230,8 +231,8 @@ certifi==2023.7.22 charset-normalizer==3.3.0 contourpy==1.1.1 coverage==7.3.2 cy
 cython==3.0.2 decorator==5.1.1 docutils==0.15.2 ephem==4.1.4 exceptiongroup==1.1.3 executing==1.2.0
 flake8==6.1.0 fonttools==4.43.0 future==0.18.3 h5py==3.9.0 idna==3.4 imagesize==1.4.1
 importlib-metadata==6.8.0 importlib-resources==6.1.0 iniconfig==2.0.0 ipython==8.16.1 jedi==0.19.1
-jinja2==3.1.2 kiwisolver==1.4.5 llvmlite==0.36.0 markupsafe==2.1.3 matplotlib==3.8.0
-matplotlib-inline==0.1.6 mccabe==0.7.0 nrel-pysam==5.1.0 numba==0.53.1 numpy==1.26.0
+jinja2==3.1.2 kiwisolver==1.4.5 llvmlite==0.41.0 markupsafe==2.1.3 matplotlib==3.8.0
+matplotlib-inline==0.1.6 mccabe==0.7.0 nrel-pysam==5.1.0 numba==0.58.0 numpy==1.25.2
 packaging==23.2 pandas==2.1.1 parso==0.8.3 patsy==0.5.3 pexpect==4.8.0 pickleshare==0.7.5
 pillow==10.0.1 pluggy==1.3.0 prompt-toolkit==3.0.39 ptyprocess==0.7.0 pure-eval==0.2.2
 pycodestyle==2.11.0 pydata-sphinx-theme==0.8.1 pyflakes==3.1.0 pygments==2.16.1 pyparsing==3.1.1
