@@ -61,3 +61,11 @@ def test_every_dev_version_of_these_repos_has_a_spec(name: str) -> None:
     assert {repo for repo, _ in pairs} == set(REPOS)
     missing = sorted(p for p in pairs if spec_for(*p) is None)
     assert not missing, f"{name}: no spec for {missing}"
+
+
+def test_pydicom_has_its_test_data_and_a_pytest_that_calls_nose_style_setup() -> None:
+    for version, spec in SPECS["pydicom/pydicom"].items():
+        pins = exact_pins(spec.env_spec().pins, f"pydicom {version}")
+        assert Version(pins["pytest"]) < Version("8"), f"pydicom {version}: pytest {pins['pytest']}"
+        if Version(version) >= Version("2.0"):
+            assert "pydicom-data" in pins, f"pydicom {version}: its larger test files are downloaded"

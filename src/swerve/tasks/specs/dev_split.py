@@ -3,29 +3,37 @@
 SWE-bench installs these from its per-repository specs, unpinned. The pins here are what
 ``bench/swebench_dev_pins.py`` resolves for each version's environment-setup commit: the checkout
 with the extras SWE-bench installs, plus its extra packages (marshmallow ``[dev]``; astroid and
-pydicom pytest, pydicom numpy; pvlib ``[all]`` with pandas, scipy, matplotlib, pytest and flake8, less
-jupyter and ipython, which no test imports), with nothing newer than the commit. pvlib's cutoff is
-no earlier than 2021-03-12, the first date its stack (numba 0.53) has wheels for Python 3.9, and its
-0.9 takes numba 0.58 or newer (older numbas declare no bound on numpy; paired with numpy 1.26 they fail
-to import); nrel-pysam (no
-earlier release builds here) and astroid's setuptools-scm (older ones need a pkg_resources that
-setuptools 70 lacks) are taken as of 2024-07-01, and so is pytest where the commit's own
-would be older than 6 (marshmallow before 3.9, pydicom before 2.0): its summary before 5.x has
-no "PASSED test" lines for SWE-bench's log parser to read. Commands (MIRROR: a snapshot of the repository,
-D: ../shared/data/swebench/SWE-bench_dev.parquet):
+pydicom pytest, pydicom numpy; pvlib ``[all]`` with pandas, scipy, matplotlib, pytest and flake8,
+less jupyter and ipython, which no test imports), with nothing newer than the commit. pvlib's
+cutoff is no earlier than 2021-03-12, the first date its stack (numba 0.53) has wheels for Python
+3.9, and its 0.9 takes numba 0.58 or newer (older numbas declare no bound on numpy; paired with
+numpy 1.26 they fail to import); nrel-pysam (no earlier release builds here) and astroid's
+setuptools-scm (older ones need a pkg_resources that setuptools 70 lacks) are taken as of
+2024-07-01, and so is pytest where the commit's own would be older than 6 (marshmallow before 3.9,
+pydicom before 2.0): its summary before 5.x has no "PASSED test" lines for SWE-bench's log parser
+to read. pydicom 1.4's tests set up with nose-style ``setup`` methods, which pytest 8 no longer
+calls, so its pytest is the last 7; pydicom from 2.0 reads its larger test files from the
+``pydicom-data`` package when it is installed (else it downloads them from GitHub during the
+tests), so 2.0 on carry pydicom-data 1.0.0 (its only release, 2022). astroid 2.13 to 2.15 checkouts
+build with setuptools 62.6, which has no PEP 660 hook, so their editable install needs the setup.py
+develop fallback that pip 25.1 dropped: their pip is the last before it as of 2024-07-01.
+
+Commands (MIRROR: a snapshot of the repository, D: ../shared/data/swebench/SWE-bench_dev.parquet):
 
     python bench/swebench_dev_pins.py --mirror MIRROR --repo marshmallow-code/marshmallow \\
         --dataset D --extra dev --with 'pytest>=6' --late-runner 2.18 --late-runner 2.19 \\
         --late-runner 2.20 --late-runner 3.0
     python bench/swebench_dev_pins.py --mirror MIRROR --repo pylint-dev/astroid --dataset D \\
-        --with pytest --late setuptools-scm
+        --with pytest --late setuptools-scm --with '2.13:pip<25.1' --with '2.14:pip<25.1' \\
+        --with '2.15:pip<25.1' --late 2.13:pip --late 2.14:pip --late 2.15:pip
     python bench/swebench_dev_pins.py --mirror MIRROR --repo pvlib/pvlib-python --dataset D \\
         --extra all --with pandas --with scipy --with matplotlib --with pytest --with flake8 \\
         --late nrel-pysam --not-before 2021-03-12 --with '0.9:numba>=0.58'
     python bench/swebench_dev_pins.py --mirror MIRROR --repo pydicom/pydicom --dataset D \\
         --with numpy --python-at 1.2=3.6 --python-at 1.3=3.6 --python-at 1.4=3.8 \\
         --python-at 2.0=3.8 --python-at 2.3=3.10 --with 'pytest>=6' --late-runner 1.2 \\
-        --late-runner 1.3 --late-runner 1.4
+        --late-runner 1.3 --late-runner 1.4 --with '1.4:pytest<8' --with 2.0:pydicom-data \\
+        --with 2.1:pydicom-data --with 2.2:pydicom-data --with 2.3:pydicom-data --late pydicom-data
 
 (the Pythons are SWE-bench's per version).
 """
@@ -130,17 +138,19 @@ wrapt==1.14.1
 
 ASTROID_2_13 = """
 attrs==22.2.0 exceptiongroup==1.1.0 iniconfig==2.0.0 lazy-object-proxy==1.9.0 packaging==23.0
-pluggy==1.0.0 pytest==7.2.0 setuptools==70.2.0 tomli==2.0.1 typing-extensions==4.4.0 wrapt==1.14.1
+pip==24.1.1 pluggy==1.0.0 pytest==7.2.0 setuptools==70.2.0 tomli==2.0.1 typing-extensions==4.4.0
+wrapt==1.14.1
 """  # version 2.13: 4 instances, Python 3.9, environment commit fe058bff95, nothing newer than 2023-01-10
 
 ASTROID_2_14 = """
 attrs==22.2.0 exceptiongroup==1.1.0 iniconfig==2.0.0 lazy-object-proxy==1.9.0 packaging==23.0
-pluggy==1.0.0 pytest==7.2.1 setuptools==70.2.0 tomli==2.0.1 typing-extensions==4.4.0 wrapt==1.14.1
+pip==24.1.1 pluggy==1.0.0 pytest==7.2.1 setuptools==70.2.0 tomli==2.0.1 typing-extensions==4.4.0
+wrapt==1.14.1
 """  # version 2.14: 2 instances, Python 3.9, environment commit 0c9ab0fe56, nothing newer than 2023-01-23
 
 ASTROID_2_15 = """
-exceptiongroup==1.1.3 iniconfig==2.0.0 lazy-object-proxy==1.9.0 packaging==23.1 pluggy==1.3.0
-pytest==7.4.2 setuptools==70.2.0 tomli==2.0.1 typing-extensions==4.8.0 wrapt==1.15.0
+exceptiongroup==1.1.3 iniconfig==2.0.0 lazy-object-proxy==1.9.0 packaging==23.1 pip==24.1.1
+pluggy==1.3.0 pytest==7.4.2 setuptools==70.2.0 tomli==2.0.1 typing-extensions==4.8.0 wrapt==1.15.0
 """  # version 2.15: 4 instances, Python 3.9, environment commit 29b42e5e97, nothing newer than 2023-09-24
 
 ASTROID_3_0 = """
@@ -260,28 +270,28 @@ typing-extensions==4.1.1 zipp==3.6.0
 """  # version 1.3: 16 instances, Python 3.6, environment commit 7241f5d9db, nothing newer than 2020-01-01
 
 PYDICOM_1_4 = """
-exceptiongroup==1.2.1 iniconfig==2.0.0 numpy==1.18.3 packaging==24.1 pluggy==1.5.0 pytest==8.2.2
+exceptiongroup==1.2.1 iniconfig==2.0.0 numpy==1.18.3 packaging==24.1 pluggy==1.5.0 pytest==7.4.4
 setuptools==70.2.0 tomli==2.0.1
 """  # version 1.4: 7 instances, Python 3.8, environment commit 5098c9147f, nothing newer than 2020-05-02
 
 PYDICOM_2_0 = """
 attrs==20.2.0 iniconfig==1.1.1 numpy==1.19.4 packaging==20.4 pluggy==0.13.1 py==1.9.0
-pyparsing==2.4.7 pytest==6.1.2 setuptools==70.2.0 six==1.15.0 toml==0.10.2
+pydicom-data==1.0.0 pyparsing==2.4.7 pytest==6.1.2 setuptools==70.2.0 six==1.15.0 toml==0.10.2
 """  # version 2.0: 6 instances, Python 3.8, environment commit 9d69811e53, nothing newer than 2020-11-02
 
 PYDICOM_2_1 = """
 attrs==21.2.0 iniconfig==1.1.1 numpy==1.21.0 packaging==21.0 pluggy==0.13.1 py==1.10.0
-pyparsing==2.4.7 pytest==6.2.4 setuptools==70.2.0 toml==0.10.2
+pydicom-data==1.0.0 pyparsing==2.4.7 pytest==6.2.4 setuptools==70.2.0 toml==0.10.2
 """  # version 2.1: 9 instances, Python 3.9, environment commit 506ecea8f3, nothing newer than 2021-07-10
 
 PYDICOM_2_2 = """
 attrs==21.4.0 iniconfig==1.1.1 numpy==1.22.2 packaging==21.3 pluggy==1.0.0 py==1.11.0
-pyparsing==3.0.7 pytest==7.0.1 setuptools==70.2.0 tomli==2.0.1
+pydicom-data==1.0.0 pyparsing==3.0.7 pytest==7.0.1 setuptools==70.2.0 tomli==2.0.1
 """  # version 2.2: 6 instances, Python 3.9, environment commit 0fa18d2a21, nothing newer than 2022-02-26
 
 PYDICOM_2_3 = """
 attrs==22.1.0 iniconfig==1.1.1 numpy==1.23.4 packaging==21.3 pluggy==1.0.0 py==1.11.0
-pyparsing==3.0.9 pytest==7.1.3 setuptools==70.2.0 tomli==2.0.1
+pydicom-data==1.0.0 pyparsing==3.0.9 pytest==7.1.3 setuptools==70.2.0 tomli==2.0.1
 """  # version 2.3: 4 instances, Python 3.10, environment commit a8be738418, nothing newer than 2022-10-13
 
 SPECS: dict[str, dict[str, RepoSpec]] = {
