@@ -69,3 +69,10 @@ def test_pydicom_has_its_test_data_and_a_pytest_that_calls_nose_style_setup() ->
         assert Version(pins["pytest"]) < Version("8"), f"pydicom {version}: pytest {pins['pytest']}"
         if Version(version) >= Version("2.0"):
             assert "pydicom-data" in pins, f"pydicom {version}: its larger test files are downloaded"
+
+
+def test_pvlib_on_numpy_with_avx512_kernels_runs_on_the_baseline_ones() -> None:
+    for version, spec in SPECS["pvlib/pvlib-python"].items():
+        pins = exact_pins(spec.env_spec().pins, f"pvlib {version}")
+        if Version(pins["numpy"]) >= Version("1.22"):
+            assert ("NPY_DISABLE_CPU_FEATURES", "AVX512_SKX") in spec.env_spec().eval_env, f"pvlib {version}"
