@@ -154,5 +154,7 @@ def test_a_snapshot_missing_a_blob_is_environment_unavailable(tmp_path: Path) ->
     )
     assert (Path(layer.testbed) / "small.txt").read_text() == "kept\n"
     assert not (Path(layer.testbed) / "big.dat").exists()
-    diff = subprocess.run(["git", "-C", layer.testbed, "diff", "HEAD", "--stat"], capture_output=True, text=True)
+    diff = subprocess.run(
+        ["git", "-C", layer.testbed, "diff", "HEAD", "--stat"], capture_output=True, text=True
+    )
     assert diff.returncode == 0 and diff.stdout == ""
