@@ -4,15 +4,12 @@ old sdists buildable."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from packaging.version import Version
-from test_specs_lite import exact_pins
+from test_specs_lite import dataset_versions, exact_pins
 
 from swerve.tasks.specs import SPECS, spec_for
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "swebench"
 REPOS = (
     "marshmallow-code/marshmallow",
     "pylint-dev/astroid",
@@ -52,12 +49,7 @@ def test_pydicom_keeps_swebench_pythons() -> None:
 
 @pytest.mark.parametrize("name", ["SWE-bench_dev.parquet", "SWE-bench_Lite_dev.parquet"])
 def test_every_dev_version_of_these_repos_has_a_spec(name: str) -> None:
-    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow (the tasks extra) is needed for parquet")
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"shared SWE-bench data not present at {path}")
-    rows = pq.read_table(path, columns=["repo", "version"]).to_pylist()
-    pairs = {(r["repo"], r["version"]) for r in rows if r["repo"] in REPOS}
+    pairs = dataset_versions(name, REPOS)
     assert {repo for repo, _ in pairs} == set(REPOS)
     missing = sorted(p for p in pairs if spec_for(*p) is None)
     assert not missing, f"{name}: no spec for {missing}"

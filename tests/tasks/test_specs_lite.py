@@ -79,14 +79,19 @@ def test_instance_pins_are_exact() -> None:
         exact_pins(pins.split(), iid)
 
 
-@pytest.mark.parametrize("name", ["SWE-bench_Lite_test.parquet", "SWE-bench_Verified_test.parquet"])
-def test_every_dataset_version_has_a_spec(name: str) -> None:
+def dataset_versions(name: str, repos: tuple[str, ...]) -> set[tuple[str, str]]:
+    """The (repository, version) pairs of a shared SWE-bench parquet among ``repos``."""
     pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow (the tasks extra) is needed for parquet")
     path = DATA / name
     if not path.exists():
         pytest.skip(f"shared SWE-bench data not present at {path}")
     rows = pq.read_table(path, columns=["repo", "version"]).to_pylist()
-    pairs = {(r["repo"], r["version"]) for r in rows if r["repo"] in REPOS}
+    return {(r["repo"], r["version"]) for r in rows if r["repo"] in repos}
+
+
+@pytest.mark.parametrize("name", ["SWE-bench_Lite_test.parquet", "SWE-bench_Verified_test.parquet"])
+def test_every_dataset_version_has_a_spec(name: str) -> None:
+    pairs = dataset_versions(name, REPOS)
     assert pairs, f"{name} has none of {REPOS}"
     missing = sorted(p for p in pairs if spec_for(*p) is None)
     assert not missing, f"{name}: no spec for {missing}"

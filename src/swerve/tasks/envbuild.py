@@ -231,6 +231,13 @@ async def ensure_env(spec: EnvSpec, *, cache: Path | None = None, label: str = "
     return layer
 
 
+def _write_build_constraints(spec: EnvSpec, path: Path) -> bool:
+    """Write the spec's build pins as a constraints file; False (and no file) when it has none."""
+    if spec.build_pins:
+        path.write_text("\n".join(spec.build_pins) + "\n")
+    return bool(spec.build_pins)
+
+
 async def _build_env(spec: EnvSpec, python: str, path: Path, log: Path) -> None:
     if path.exists():
         shutil.rmtree(path)  # a build that died half-way
@@ -239,8 +246,7 @@ async def _build_env(spec: EnvSpec, python: str, path: Path, log: Path) -> None:
     uv = uv_binary()
     started = time.monotonic()
     constraints = log.with_suffix(".build-constraints.txt")
-    if spec.build_pins:
-        constraints.write_text("\n".join(spec.build_pins) + "\n")
+    if _write_build_constraints(spec, constraints):
         env["PIP_BUILD_CONSTRAINT"] = env["PIP_CONSTRAINT"] = str(constraints)  # pip: older and newer names
     if uv:
         steps = [[uv, "venv", "--quiet", "--seed", "--python", python, str(path)]]
@@ -497,14 +503,15 @@ async def _checkout(
             text=True,
             env=git_env,
         )
-        lost = [f for f in missing.stdout.split() if f not in optional]
+        absent = missing.stdout.split()
+        lost = [f for f in absent if f not in optional]
         if lost:
             raise EnvUnavailable(
                 f"the repository snapshot lacks {len(lost)} file(s) of {base_commit[:12]} "
                 f"(objects absent from {location}): {', '.join(lost[:5])}",
                 str(log),
             )
-        harmless = [f for f in missing.stdout.split() if f in optional]
+        harmless = [f for f in absent if f in optional]
         if harmless:  # absent by the spec's leave: kept out of every diff of the work tree
             await run_logged(
                 ["git", "-C", testbed, "update-index", "--skip-worktree", "--", *harmless],
@@ -536,8 +543,7 @@ async def build_instance_layer(
     log.write_text("")
     await _checkout(source, base_commit, layer.testbed, log, timeout, spec.optional_files)
     make_overlay_venv(layer.venv, env)
-    if spec.build_pins:
-        (path / "build-constraints.txt").write_text("\n".join(spec.build_pins) + "\n")
+    _write_build_constraints(spec, path / "build-constraints.txt")
     Path(layer.activate).write_text(activation_script(layer, spec, offline=True))
     online = activation_script(layer, spec, offline=False)
     env_vars = base_env()
