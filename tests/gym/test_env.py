@@ -361,6 +361,38 @@ async def test_task_env_on_the_host_sandbox(calc_repo, env_cache, calc_task) -> 
     assert not private[0].exists()
 
 
+async def test_a_same_size_edit_in_the_checkouts_racy_second_is_in_the_patch(
+    calc_repo, env_cache, calc_task
+) -> None:
+    # git trusts an index entry whose stat data match the file unless the index is no newer than
+    # the file (racily clean). The diff works on a copy of the index: the copy keeps its mtime.
+    harness = task_harness(calc_repo, env_cache, "host")
+    env = TaskEnv(calc_task(), harness, layers=LayerCache(harness))
+    racy = "touch -m -d @1577836800"
+    try:
+        await env.reset()
+        setup = await env.step(
+            shell(
+                f"git config core.trustctime false && {racy} calc.py && git update-index -q --refresh"
+                f' && {racy} "$(git rev-parse --git-path index)"'
+            )
+        )
+        assert not setup.is_error, setup.observation
+        await env.step(
+            call(
+                "edit",
+                file_path="calc.py",
+                old_string="    return a - b\n\n\ndef sub",
+                new_string="    return a + b\n\n\ndef sub",
+            )
+        )
+        assert not (await env.step(shell(f"{racy} calc.py"))).is_error
+        assert (await env.verify()).reward == 1.0
+        assert "+    return a + b" in env.patch
+    finally:
+        await env.close()
+
+
 async def test_the_environment_runs_the_hosts_python_and_gives_a_real_patch(
     namespaces_available, start_dir
 ) -> None:

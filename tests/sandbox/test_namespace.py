@@ -11,7 +11,7 @@ import pytest
 from ns_support import host_processes_with, marker_sleep, mount_count
 
 from swerve.errors import SandboxError
-from swerve.sandbox.ns import NamespaceWorkspace
+from swerve.sandbox.ns import NamespaceWorkspace, overlay
 from swerve.sandbox.ns.limits import Limits
 from swerve.sandbox.ns.state import ProcessState
 
@@ -294,6 +294,22 @@ async def test_diff_is_a_git_diff_with_untracked_files(ws, repo: Path):
         assert (await check.exec("cat hello.py added.txt")).output == "print(1)\nnew\n"
     finally:
         await check.close()
+
+
+async def test_the_diff_script_sees_a_same_size_edit_whose_stat_data_match_a_racy_index(ws):
+    # an index no newer than a file's mtime is racy: git compares that file's content. One
+    # command: the first write copies the file up, and inode numbers hold within one mount.
+    racy = "touch -m -d @1577836800"
+    ran = await ws.exec(
+        "git config core.trustctime false && printf \"print('hello')\\n\" 1<> hello.py"
+        f" && {racy} hello.py && git update-index -q --refresh"
+        f' && {racy} "$(git rev-parse --git-path index)"'
+        f" && printf \"print('HELLO')\\n\" 1<> hello.py && {racy} hello.py || exit 9\n"
+        + overlay.GIT_DIFF_SCRIPT,
+        env=overlay.GIT_ENV,
+    )
+    assert ran.exit_code == 0, ran.output
+    assert "+print('HELLO')" in ran.output
 
 
 async def test_diff_without_git_compares_layers(tmp_path: Path):

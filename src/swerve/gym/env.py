@@ -80,7 +80,7 @@ _NEW_FILES = "git ls-files -z --others --exclude-standard " + " ".join(
 _DIFF = """idx=$(mktemp) || exit 3
 trap 'rm -f "$idx" "$idx.err"' EXIT
 gi=$(git rev-parse --git-path index) || exit 3
-if [ -f "$gi" ]; then cp "$gi" "$idx" || exit 3; fi
+if [ -f "$gi" ]; then cp -p "$gi" "$idx" || exit 3; fi  # its mtime: git trusts stat data older than its index
 export GIT_INDEX_FILE="$idx"
 git --literal-pathspecs add --intent-to-add --pathspec-from-file=- --pathspec-file-nul >/dev/null 2>"$idx.err" \\
   || { cat "$idx.err"; exit 4; }

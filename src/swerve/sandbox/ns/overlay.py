@@ -23,7 +23,7 @@ MAX_DIFF_FILE = 8 << 20  # larger files are reported as changed, not diffed line
 GIT_DIFF_SCRIPT = r"""
 if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then echo __SWERVE_NOT_GIT__; exit 0; fi
 idx=$(mktemp) || exit 3
-gi=$(git rev-parse --git-path index) && [ -f "$gi" ] && cp "$gi" "$idx"
+gi=$(git rev-parse --git-path index) && [ -f "$gi" ] && cp -p "$gi" "$idx"  # its mtime: git trusts stat data older than its index
 export GIT_INDEX_FILE="$idx"
 git add --intent-to-add --all -- . >/dev/null 2>&1
 base=HEAD
