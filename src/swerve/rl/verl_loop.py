@@ -17,17 +17,24 @@ come through ``agent_loop_config_path``::
       tasks: builtin
       max_turns: 20
 
-An episode that ends on an infrastructure error comes back with its mask all zero and
-``extra_fields.swerve_infra_error`` set: it holds its place in the batch and teaches nothing.
+An infrastructure error is retried (``infra_retries``, 2 by default, as the farm does). An episode
+that still ends on one comes back with its mask all zero and ``extra_fields.swerve_infra_error``
+set: it holds its place in the batch and teaches nothing. verl's own ``grpo`` counts its 0.0 in the
+group's mean; the estimators registered here (``algorithm.adv_estimator=swerve_grpo``,
+``swerve_dr_grpo``, ``swerve_rloo``) leave samples with no sampled token out of their group. verl
+computes advantages in its own Ray worker: ``register_estimators`` is the setup hook that imports
+them there (``+ray_kwargs.ray_init.runtime_env.worker_process_setup_hook=swerve.rl.verl_loop.register_estimators``).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections import defaultdict
 from typing import Any
 
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput, register
+from verl.trainer.ppo.core_algos import register_adv_est
 
 from swerve.config import AgentConfig
 from swerve.gym.base import Episode
@@ -35,6 +42,7 @@ from swerve.gym.episode import EpisodeRunner, Gates, PoolLimits
 from swerve.gym.sources import load_source
 from swerve.models.base import ToolSpec
 from swerve.models.tito import TokenInTokenOutModel
+from swerve.rl.advantages import episode_advantages
 from swerve.rl.samples import build_samples
 
 AGENT_NAME = "swerve_agent"
@@ -112,10 +120,13 @@ def _with_object_arguments(message: dict[str, Any]) -> dict[str, Any]:
 class SwerveAgentLoop(AgentLoopBase):
     """One swerve episode per row, through verl's inference engine."""
 
-    def __init__(self, *args: Any, tasks: str = "builtin", max_turns: int = 20, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, tasks: str = "builtin", max_turns: int = 20, infra_retries: int = 2, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.source = load_source(tasks)
         self.max_turns = max_turns
+        self.infra_retries = max(0, infra_retries)
 
     async def run(self, sampling_params: dict[str, Any], **kwargs: Any) -> AgentLoopOutput:
         extra = kwargs.get("extra_info") or {}
@@ -131,8 +142,14 @@ class SwerveAgentLoop(AgentLoopBase):
                 self.server_manager, self.tokenizer, request_id, sampling_params, context
             ),
         )
-        episode = Episode(task, int(extra.get("sample") or 0), group_id=task)
-        record = await runner.run(episode, Gates(PoolLimits(envs=1, model_calls=1)))
+        gates = Gates(PoolLimits(envs=1, model_calls=1))
+        failed: list[str] = []  # the infrastructure errors of the attempts before the last
+        for attempt in range(1, self.infra_retries + 2):
+            episode = Episode(task, int(extra.get("sample") or 0), group_id=task, attempt=attempt)
+            record = await runner.run(episode, gates)
+            if not record.get("infra_error") or attempt > self.infra_retries:
+                break
+            failed.append(str(record["infra_error"]))
         samples = build_samples([record], truncation="keep").samples
         timing = record.get("timing") or {}
         metrics = AgentLoopMetrics(
@@ -143,6 +160,7 @@ class SwerveAgentLoop(AgentLoopBase):
             "swerve_task": task,
             "swerve_exit_reason": record.get("exit_reason"),
             "swerve_infra_error": record.get("infra_error"),
+            "swerve_infra_retries": failed,
         }
         if not samples:
             eos = int(self.tokenizer.eos_token_id or 0)
@@ -161,3 +179,42 @@ class SwerveAgentLoop(AgentLoopBase):
             metrics=metrics,
             extra_fields=fields | {"swerve_truncated": last.truncated or len(last.response_ids) > limit},
         )
+
+
+def _group_estimator(estimator: str) -> Any:
+    def compute(
+        token_level_rewards: Any, response_mask: Any, index: Any, config: Any = None, **_: Any
+    ) -> tuple[Any, Any]:
+        """verl's advantage estimator signature: (advantages, returns), both (batch, response)."""
+        import torch
+
+        kind = estimator
+        if kind == "grpo" and config is not None and not config.get("norm_adv_by_std_in_grpo", True):
+            kind = "dr_grpo"  # as verl's grpo reads the flag
+        scores = token_level_rewards.sum(dim=-1)
+        trained = (response_mask.sum(dim=-1) > 0).tolist()
+        groups: dict[Any, list[int]] = defaultdict(list)
+        for row, key in enumerate(index):
+            if trained[row]:  # a sample with no sampled token (an infrastructure error) has no place
+                groups[key].append(row)
+        advantages = torch.zeros_like(scores)
+        with torch.no_grad():
+            for rows in groups.values():
+                rewards = [float(scores[row]) for row in rows]
+                for row, advantage in zip(rows, episode_advantages(rewards, kind), strict=True):
+                    advantages[row] = advantage
+            advantages = advantages.unsqueeze(-1) * response_mask
+        return advantages, advantages
+
+    compute.__name__ = f"swerve_{estimator}_advantage"
+    return compute
+
+
+ESTIMATORS = {
+    f"swerve_{name}": register_adv_est(f"swerve_{name}")(_group_estimator(name))
+    for name in ("grpo", "dr_grpo", "rloo")
+}
+
+
+def register_estimators() -> None:
+    """A Ray ``worker_process_setup_hook``: importing this module registered the estimators."""
