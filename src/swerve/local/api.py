@@ -159,6 +159,10 @@ class Service:
 
 
 def _tokenize(service: Service, body: dict[str, Any]) -> dict[str, Any]:
+    """llama.cpp's ``/tokenize`` (``content``), or vLLM's: a ``prompt``, or chat ``messages``
+    rendered with the model's template first."""
+    if "messages" in body or "prompt" in body:
+        return _tokenize_vllm(service, body)
     content = body.get("content")
     if not isinstance(content, str):
         raise HTTPError(400, "'content' must be a string")
@@ -216,7 +220,8 @@ def build_router(service: Service) -> Router:
     @router.route("POST", "/detokenize")
     async def detokenize(request: Request) -> Response:
         ids = service.check_tokens(request.json_object().get("tokens"), "tokens")
-        return json_response({"content": service.model.detokenize(ids, special=True)})
+        text = service.model.detokenize(ids, special=True)
+        return json_response({"content": text, "prompt": text})  # llama.cpp's name and vLLM's
 
     @router.route("POST", "/apply-template")
     async def apply_template(request: Request) -> Response:
@@ -229,3 +234,26 @@ def build_router(service: Service) -> Router:
     router.add("POST", "/completions", lambda request: completions.handle_llama(service, request))
     router.add("POST", "/v1/completions", lambda request: completions.handle_openai(service, request))
     return router
+
+
+def _tokenize_vllm(service: Service, body: dict[str, Any]) -> dict[str, Any]:
+    from swerve.local import chat
+
+    if "messages" in body:
+        generation = P.flag(body, "add_generation_prompt", True)
+        keep_open = P.flag(body, "continue_final_message")
+        if generation and keep_open:
+            raise HTTPError(400, "'continue_final_message' and 'add_generation_prompt' cannot both be true")
+        prefill = chat.prefill_for(body) if keep_open else ""
+        text = service.render({**body, "add_generation_prompt": generation}, chat.tools_for(body), prefill)
+        ids = service.tokenize_prompt(text, from_template=True)
+        if P.flag(body, "add_special_tokens") and (not ids or ids[0] != service.model.bos):
+            ids.insert(0, service.model.bos)
+    else:
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str):
+            raise HTTPError(400, "'prompt' must be a string")
+        ids = service.model.tokenize(
+            prompt, add_special=P.flag(body, "add_special_tokens", True), parse_special=True
+        )
+    return {"count": len(ids), "max_model_len": service.model.n_ctx_seq, "tokens": ids}

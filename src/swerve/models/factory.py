@@ -156,12 +156,16 @@ def create_model(
 
     url = base_url or OPENAI_DEFAULT_BASE_URL
     _require_key(url, api_key, "OPENAI_API_KEY")
-    if capture_tokens and server_kind == "llama.cpp" and tool_protocol == "native":
-        from swerve.models.tito import TokenInTokenOutModel  # exact ids: token ids in, token ids out
+    if capture_tokens and server_kind in ("llama.cpp", "vllm") and tool_protocol == "native":
+        # exact ids: token ids in, token ids out
+        from swerve.models.tito import TokenInTokenOutModel
 
-        return TokenInTokenOutModel(
-            model, url, api_key, context_window=window, sampling=merged, on_retry=on_retry
-        )
+        tito: type[TokenInTokenOutModel] = TokenInTokenOutModel
+        if server_kind == "vllm":
+            from swerve.models.tito_vllm import VLLMTokenInTokenOutModel
+
+            tito = VLLMTokenInTokenOutModel
+        return tito(model, url, api_key, context_window=window, sampling=merged, on_retry=on_retry)
     inner = OpenAIChatModel(
         model,
         url,

@@ -40,6 +40,8 @@ class TokenInTokenOutModel(HTTPModelBase):
     """A llama.cpp-compatible server driven by token ids; one instance per episode (it keeps the
     episode's ids). Each turn's ``tokens`` (source ``"tito"``) holds the exact prompt and output."""
 
+    route = "/completion"  # where ``generate`` posts
+
     def __init__(
         self,
         name: str,
@@ -53,7 +55,7 @@ class TokenInTokenOutModel(HTTPModelBase):
     ) -> None:
         self.name = name
         self.base_url = server_root(base_url)
-        self.endpoint = public_url(self.base_url + "/completion")
+        self.endpoint = public_url(self.base_url + self.route)
         self.context_window = context_window
         self.sampling = sampling or Sampling()
         self.timeout = timeout
@@ -130,8 +132,11 @@ class TokenInTokenOutModel(HTTPModelBase):
             glue = self._glue(before)
             if glue is not None and after.startswith(before):
                 return self.ids + await self.tokenize(glue + after[len(before) :]), False
-        fresh = await self.tokenize(await self.render(wire, tools, generation=True), add_special=True)
-        return fresh, bool(self.ids)
+        return await self.fresh_ids(wire, tools), bool(self.ids)
+
+    async def fresh_ids(self, wire: list[Any], tools: list[ToolSpec]) -> list[int]:
+        """The ids of the template rendered afresh for ``wire``, ready for the model's reply."""
+        return await self.tokenize(await self.render(wire, tools, generation=True), add_special=True)
 
     def _glue(self, rendered: str) -> str | None:
         """What the template writes after the end-of-turn token the model sampled last (``"\\n"``
@@ -185,7 +190,7 @@ class TokenInTokenOutModel(HTTPModelBase):
         output = turn.tokens.output_ids if turn.tokens else []
         self._sampled_eos = bool(self._eos_ids) and output[-len(self._eos_ids) :] == self._eos_ids
         turn.request = {
-            "endpoint": "/completion",
+            "endpoint": self.route,
             "messages": wire,
             "tools": [t.openai() for t in tools],
             **{k: v for k, v in body.items() if k != "prompt"},
@@ -196,7 +201,7 @@ class TokenInTokenOutModel(HTTPModelBase):
     async def generate(self, body: dict[str, Any]) -> dict[str, Any]:
         """llama.cpp's ``/completion`` answer for ``body`` (``content``, ``tokens``,
         ``completion_probabilities``, ``stop_type``); another engine can stand in by overriding this."""
-        data = await self._post("/completion", body)
+        data = await self._post(self.route, body)
         if not isinstance(data, dict) or not isinstance(data.get("content"), str):
             raise RetryableError("the server answered /completion without content")
         return data
