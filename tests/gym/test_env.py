@@ -254,6 +254,16 @@ async def test_the_gate_bounds_commands_and_the_view_narrows_the_workspace(tmp_p
 # -- tasks -------------------------------------------------------------------------------------------
 
 
+def fix_add() -> ToolCall:
+    """The calculator task's fix, as the agent's edit."""
+    return call(
+        "edit",
+        file_path="calc.py",
+        old_string="    return a - b\n\n\ndef sub",
+        new_string="    return a + b\n\n\ndef sub",
+    )
+
+
 def task_harness(calc_repo, env_cache: Path, sandbox: str = "namespace") -> Harness:
     repos, _ = calc_repo
     options = EvalOptions(run_id="gym", repos=[str(repos)], cache=env_cache, sandbox=sandbox_named(sandbox))
@@ -276,14 +286,7 @@ async def test_task_env_gold_change_through_steps_resolves(
         assert "/venv/bin/python" in which.observation and "8.3.3" in which.observation
         # the agent runs the tests (leaving __pycache__ behind), fixes the bug, adds a file
         await env.step(shell("python -m pytest -q -p no:cacheprovider"))
-        fixed = await env.step(
-            call(
-                "edit",
-                file_path="calc.py",
-                old_string="    return a - b\n\n\ndef sub",
-                new_string="    return a + b\n\n\ndef sub",
-            )
-        )
+        fixed = await env.step(fix_add())
         assert not fixed.is_error, fixed.observation
         await env.step(call("write_file", file_path="NOTES.md", content="fixed add\n"))
         verdict = await env.verify()
@@ -347,14 +350,7 @@ async def test_task_env_on_the_host_sandbox(calc_repo, env_cache, calc_task) -> 
         await env.reset()
         private = list(env._scratch)
         assert private and private[0].is_dir()
-        await env.step(
-            call(
-                "edit",
-                file_path="calc.py",
-                old_string="    return a - b\n\n\ndef sub",
-                new_string="    return a + b\n\n\ndef sub",
-            )
-        )
+        await env.step(fix_add())
         assert (await env.verify()).reward == 1.0
     finally:
         await env.close()
@@ -378,14 +374,7 @@ async def test_a_same_size_edit_in_the_checkouts_racy_second_is_in_the_patch(
             )
         )
         assert not setup.is_error, setup.observation
-        await env.step(
-            call(
-                "edit",
-                file_path="calc.py",
-                old_string="    return a - b\n\n\ndef sub",
-                new_string="    return a + b\n\n\ndef sub",
-            )
-        )
+        await env.step(fix_add())
         assert not (await env.step(shell(f"{racy} calc.py"))).is_error
         assert (await env.verify()).reward == 1.0
         assert "+    return a + b" in env.patch

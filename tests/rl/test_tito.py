@@ -1,15 +1,19 @@
-"""Token-in-token-out over the real local server's ``/completion``: each later prompt is the previous
-prompt ids, the sampled ids and the new observation's ids, never a re-render of the history."""
+"""Token-in-token-out over the real local server, in llama.cpp's dialect (``/completion``) and in
+vLLM's (``/tokenize`` of chat messages, ``/detokenize``, ``/v1/completions`` with a token-id
+prompt), which the local server also answers: each later prompt is the previous prompt ids, the
+sampled ids and the new observation's ids, never a re-render of the history."""
 
 from __future__ import annotations
 
 import math
 
 import httpx
+import pytest
 
 from swerve.models.base import Sampling, ToolSpec
 from swerve.models.factory import create_model
 from swerve.models.tito import TokenInTokenOutModel
+from swerve.models.tito_vllm import VLLMTokenInTokenOutModel
 
 READ = ToolSpec(
     "read_file",
@@ -18,6 +22,9 @@ READ = ToolSpec(
 )
 SYSTEM = {"role": "system", "content": "You are a coding agent. Call tools to work."}
 GREEDY = Sampling(temperature=0, max_tokens=40)
+DIALECTS = pytest.mark.parametrize(
+    "tito", [TokenInTokenOutModel, VLLMTokenInTokenOutModel], ids=["llama.cpp", "vllm"]
+)
 
 
 def observation(turn) -> dict:
@@ -36,8 +43,9 @@ async def detokenize(url: str, ids: list[int]) -> str:
         return (await http.post("/detokenize", json={"tokens": ids})).json()["content"]
 
 
-async def test_later_prompts_extend_the_ids_the_model_saw(server):
-    model = TokenInTokenOutModel("rl", server.base_url, context_window=4096)
+@DIALECTS
+async def test_later_prompts_extend_the_ids_the_model_saw(server, tito):
+    model = tito("rl", server.base_url, context_window=4096)
     messages = [SYSTEM, {"role": "user", "content": "Read the file notes.txt."}]
     try:
         first = await model.complete(messages, [READ], sampling=GREEDY)
@@ -55,10 +63,12 @@ async def test_later_prompts_extend_the_ids_the_model_saw(server):
     assert all(math.isfinite(x) and x <= 0 for x in a.output_logprobs)
     assert second.request is not None and second.request["prompt_tokens"] == len(b.prompt_ids)
     assert "prompt" not in second.request  # the ids are kept once, in the trace
+    assert second.request["endpoint"] == tito.route and model._eos_text == "<|im_end|>"
 
 
-async def test_first_prompt_is_what_the_chat_endpoint_would_send(server):
-    model = TokenInTokenOutModel("rl", server.base_url, context_window=4096)
+@DIALECTS
+async def test_first_prompt_is_what_the_chat_endpoint_would_send(server, tito):
+    model = tito("rl", server.base_url, context_window=4096)
     messages = [SYSTEM, {"role": "user", "content": "Say hi."}]
     chat = create_model(
         "rl", base_url=server.base_url, api_key="none", context_window=4096, capture_tokens=True

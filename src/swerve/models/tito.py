@@ -92,14 +92,7 @@ class TokenInTokenOutModel(HTTPModelBase):
 
     async def render(self, messages: list[Any], tools: list[ToolSpec], *, generation: bool) -> str:
         """The template's text for ``messages``; a final assistant message is closed, not continued."""
-        body: dict[str, Any] = {
-            "messages": messages,
-            "add_generation_prompt": generation,
-            "continue_final_message": False,
-        }
-        if tools:
-            body["tools"] = [t.openai() for t in tools]
-        data = await self._post("/apply-template", body)
+        data = await self._post("/apply-template", template_body(messages, tools, generation))
         prompt = data.get("prompt") if isinstance(data, dict) else None
         if not isinstance(prompt, str):
             raise ModelError("the server's /apply-template gave no prompt", endpoint=self.endpoint)
@@ -229,6 +222,18 @@ class TokenInTokenOutModel(HTTPModelBase):
             raw_text=raw,
             tokens=trace,
         )
+
+
+def template_body(messages: list[Any], tools: list[ToolSpec], generation: bool) -> dict[str, Any]:
+    """A request to render ``messages`` with the served template (llama.cpp's and vLLM's fields)."""
+    body: dict[str, Any] = {
+        "messages": messages,
+        "add_generation_prompt": generation,
+        "continue_final_message": False,
+    }
+    if tools:
+        body["tools"] = [t.openai() for t in tools]
+    return body
 
 
 def _count(value: Any, default: int) -> int:

@@ -17,7 +17,7 @@ from swerve.errors import ModelError
 from swerve.models.base import Sampling, ToolSpec
 from swerve.models.openai_chat import sampling_fields
 from swerve.models.retry import RetryableError
-from swerve.models.tito import TokenInTokenOutModel
+from swerve.models.tito import TokenInTokenOutModel, template_body
 
 FINISH_TO_STOP = {"length": "limit", "stop": "eos", "abort": "limit"}
 SENTINEL = "swerve-end-of-turn-probe"
@@ -36,14 +36,7 @@ class VLLMTokenInTokenOutModel(TokenInTokenOutModel):
         return ids
 
     async def render(self, messages: list[Any], tools: list[ToolSpec], *, generation: bool) -> str:
-        body: dict[str, Any] = {
-            "messages": messages,
-            "add_generation_prompt": generation,
-            "continue_final_message": False,
-        }
-        if tools:
-            body["tools"] = [t.openai() for t in tools]
-        ids = await self._ids(body)
+        ids = await self._ids(template_body(messages, tools, generation))
         data = await self._post("/detokenize", {"model": self.name, "tokens": ids})
         text = data.get("prompt") if isinstance(data, dict) else None
         if not isinstance(text, str):
@@ -52,10 +45,7 @@ class VLLMTokenInTokenOutModel(TokenInTokenOutModel):
 
     async def fresh_ids(self, wire: list[Any], tools: list[ToolSpec]) -> list[int]:
         """The ids vLLM's own chat endpoint would prompt with: its template, tokenized by it."""
-        body: dict[str, Any] = {"messages": wire, "add_generation_prompt": True}
-        if tools:
-            body["tools"] = [t.openai() for t in tools]
-        return await self._ids(body)
+        return await self._ids(template_body(wire, tools, True))
 
     async def tokenize(self, text: str, *, add_special: bool = False) -> list[int]:
         return await self._ids({"prompt": text, "add_special_tokens": add_special})
