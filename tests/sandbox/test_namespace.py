@@ -329,6 +329,18 @@ async def test_diff_without_git_compares_layers(tmp_path: Path):
         await ws.close()
 
 
+async def test_diff_of_a_folder_inside_a_git_repository_is_gits_relative_diff(repo: Path):
+    # no .git in the folder itself: the repository above it still makes the diff git's
+    ws = await NamespaceWorkspace.create([repo / "pkg"])
+    try:
+        await ws.exec("echo 'X = 2' > mod.py && echo new > added.txt")
+        patch = await ws.diff()
+        assert "diff --git a/mod.py b/mod.py" in patch and "+X = 2" in patch
+        assert "diff --git a/added.txt b/added.txt" in patch and "hello.py" not in patch
+    finally:
+        await ws.close()
+
+
 async def test_snapshot_is_a_fresh_copy_of_the_current_state(ws, repo: Path):
     await ws.exec("echo v1 > hello.py && rm pkg/mod.py && echo s > state.txt")
     snap = await ws.snapshot()

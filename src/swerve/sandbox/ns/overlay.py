@@ -253,6 +253,22 @@ def _file_patch(rel: str, old: bytes | None, new: bytes | None) -> str:
     return head + "".join(body)
 
 
+def may_be_git(root: str, layers: list[str]) -> bool:
+    """Whether git could find a repository for ``root`` in the sandbox: a ``.git`` in one of the
+    layers that make up the root, or in a folder above it on the host. Without one the diff is the
+    layers' own, and no command runs to ask git."""
+    if any(os.path.lexists(os.path.join(layer, ".git")) for layer in layers):
+        return True
+    here = os.path.dirname(os.path.abspath(root))
+    while True:
+        if os.path.lexists(os.path.join(here, ".git")):
+            return True
+        parent = os.path.dirname(here)
+        if parent == here:
+            return False
+        here = parent
+
+
 def layer_diff(upper: str, lowers: list[str]) -> str:
     """A unified diff of what ``upper`` changes over ``lowers`` (paths relative to the root)."""
     old_view, new_view = LayerView(lowers), LayerView([upper, *lowers])

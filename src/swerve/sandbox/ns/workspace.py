@@ -466,10 +466,12 @@ class NamespaceWorkspace(LauncherArgs, FileOps):
         """Changes against the base: ``git diff`` (untracked files included) when the workspace
         is a git work tree, else a unified diff of the writable layer against the lowers."""
         self._check_usable()
+        layers = [] if self._project_dir else [self._upper, *self._lowers]
+        git = self._project_dir or overlay.may_be_git(self.root, layers)
         result = await self._exec(
             overlay.GIT_DIFF_SCRIPT, cwd=self.root, timeout=300, env=overlay.GIT_ENV, output_limit=256 << 20
-        )
-        if result.output.startswith("__SWERVE_NOT_GIT__"):
+        ) if git else None  # fmt: skip
+        if result is None or result.output.startswith("__SWERVE_NOT_GIT__"):
             if self._project_dir:
                 return ""
             async with self._lock:

@@ -71,11 +71,14 @@ async def grade(
             jobs.append(tests_job(task, program, [t.args for t in task.tests], limits))
     results = await verifier.run(jobs)
     verdicts = []
+    expected: dict[int, list[Any]] = {}  # decoded once a task, not once a candidate
     for (task, _), job, result in zip(items, jobs, results, strict=True):
         if job["mode"] == "check":
             verdicts.append(judge_check(result))
         else:
-            verdicts.append(judge(result, expected_of(task)))
+            if id(task) not in expected:
+                expected[id(task)] = expected_of(task)
+            verdicts.append(judge(result, expected[id(task)]))
     return verdicts
 
 

@@ -202,7 +202,10 @@ def outcome_key(value: Any) -> str:
 
 
 class Verifier:
-    """``workers`` warm sandboxes that run verification jobs; use ``async with``."""
+    """``workers`` warm sandboxes that run verification jobs; use ``async with``. Jobs go to the
+    sandboxes' servers in batches, one server process each; ``batch_size`` None sizes them to the
+    call: two batches a worker (a server start is paid per batch, and the batches balance the
+    workers), between 64 and 1,024 jobs."""
 
     def __init__(
         self,
@@ -210,7 +213,7 @@ class Verifier:
         workers: int = 2,
         isolation: Isolation = "namespace",
         hidden: Iterable[str | os.PathLike[str]] = (),
-        batch_size: int = 256,
+        batch_size: int | None = None,
         python: str = sys.executable,
         reuse: int = 1,
     ) -> None:
@@ -264,7 +267,8 @@ class Verifier:
             raise SandboxError("use the Verifier with `async with`")
         for n, job in enumerate(jobs):
             job.setdefault("id", n)
-        batches = [jobs[i : i + self.batch_size] for i in range(0, len(jobs), self.batch_size)]
+        size = self.batch_size or min(1024, max(64, -(-len(jobs) // (2 * self.workers))))
+        batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
         done = await asyncio.gather(*(self._batch(b) for b in batches))
         return [r for batch in done for r in batch]
 
