@@ -313,7 +313,9 @@ def test_no_room_on_disk_is_said_before_downloading(index: Index) -> None:
 # -- interruptions and concurrency: pulls in their own processes -------------------------------------
 
 CHILD = r"""
-import json, sys
+import json, signal, sys
+# Ctrl-C as in a terminal, even when the suite runs in the background (SIGINT ignored there)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from swerve.local.catalog import CatalogModel, Part
 from swerve.local.pull import PullError, pull
 spec = json.loads(open(sys.argv[1]).read())
