@@ -41,6 +41,7 @@ class TokenInTokenOutModel(HTTPModelBase):
     episode's ids). Each turn's ``tokens`` (source ``"tito"``) holds the exact prompt and output."""
 
     route = "/completion"  # where ``generate`` posts
+    dialect = "llama.cpp"  # how the server names sampling fields (``sampling_fields``)
 
     def __init__(
         self,
@@ -140,12 +141,17 @@ class TokenInTokenOutModel(HTTPModelBase):
             return None
         return rendered[at + len(eos) :] if self._sampled_eos else rendered[at:]
 
-    def payload_for(self, ids: list[int], sampling: Sampling | None) -> dict[str, Any]:
+    def sampling_for(self, ids: list[int], sampling: Sampling | None) -> tuple[dict[str, Any], int]:
+        """(the sampling fields as this server names them, the reply's token limit: the turn's
+        limit, within what the context leaves after ``ids``)."""
         effective = self.sampling.merged(**vars(sampling)) if sampling else self.sampling
-        fields = sampling_fields(effective, "llama.cpp")
+        fields = sampling_fields(effective, self.dialect)
         budget = self.context_window - len(ids)
         limit = fields.pop("max_tokens", None)
-        n_predict = max(1, min(limit, budget) if limit else budget)
+        return fields, max(1, min(limit, budget) if limit else budget)
+
+    def payload_for(self, ids: list[int], sampling: Sampling | None) -> dict[str, Any]:
+        fields, n_predict = self.sampling_for(ids, sampling)
         return {
             "prompt": ids,
             "n_predict": n_predict,

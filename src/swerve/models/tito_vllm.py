@@ -15,7 +15,6 @@ from typing import Any
 
 from swerve.errors import ModelError
 from swerve.models.base import Sampling, ToolSpec
-from swerve.models.openai_chat import sampling_fields
 from swerve.models.retry import RetryableError
 from swerve.models.tito import TokenInTokenOutModel, template_body
 
@@ -27,6 +26,7 @@ class VLLMTokenInTokenOutModel(TokenInTokenOutModel):
     """A vLLM server driven by token ids; one instance per episode."""
 
     route = "/v1/completions"
+    dialect = "vllm"
 
     async def _ids(self, body: dict[str, Any]) -> list[int]:
         data = await self._post("/tokenize", {"model": self.name, **body})
@@ -63,14 +63,11 @@ class VLLMTokenInTokenOutModel(TokenInTokenOutModel):
         self._eos_text, self._eos_ids = (eos, ids) if len(ids) == 1 else ("", [])
 
     def payload_for(self, ids: list[int], sampling: Sampling | None) -> dict[str, Any]:
-        effective = self.sampling.merged(**vars(sampling)) if sampling else self.sampling
-        fields = sampling_fields(effective, "vllm")
-        budget = self.context_window - len(ids)
-        limit = fields.pop("max_tokens", None)
+        fields, max_tokens = self.sampling_for(ids, sampling)
         return {
             "model": self.name,
             "prompt": ids,
-            "max_tokens": max(1, min(limit, budget) if limit else budget),
+            "max_tokens": max_tokens,
             "logprobs": 0,  # the sampled token's own log-probability only
             "return_token_ids": True,
             "skip_special_tokens": True,

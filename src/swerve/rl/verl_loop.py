@@ -121,12 +121,17 @@ class SwerveAgentLoop(AgentLoopBase):
     """One swerve episode per row, through verl's inference engine."""
 
     def __init__(
-        self, *args: Any, tasks: str = "builtin", max_turns: int = 20, infra_retries: int = 2, **kwargs: Any
+        self,
+        *args: Any,
+        tasks: str = "builtin",
+        max_turns: int = 20,
+        infra_retries: int = PoolLimits.infra_retries,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.source = load_source(tasks)
         self.max_turns = max_turns
-        self.infra_retries = max(0, infra_retries)
+        self.limits = PoolLimits(envs=1, model_calls=1, infra_retries=max(0, infra_retries))
 
     async def run(self, sampling_params: dict[str, Any], **kwargs: Any) -> AgentLoopOutput:
         extra = kwargs.get("extra_info") or {}
@@ -142,12 +147,12 @@ class SwerveAgentLoop(AgentLoopBase):
                 self.server_manager, self.tokenizer, request_id, sampling_params, context
             ),
         )
-        gates = Gates(PoolLimits(envs=1, model_calls=1))
+        gates, retries = Gates(self.limits), self.limits.infra_retries
         failed: list[str] = []  # the infrastructure errors of the attempts before the last
-        for attempt in range(1, self.infra_retries + 2):
+        for attempt in range(1, retries + 2):
             episode = Episode(task, int(extra.get("sample") or 0), group_id=task, attempt=attempt)
             record = await runner.run(episode, gates)
-            if not record.get("infra_error") or attempt > self.infra_retries:
+            if not record.get("infra_error") or attempt > retries:
                 break
             failed.append(str(record["infra_error"]))
         samples = build_samples([record], truncation="keep").samples
